@@ -1,0 +1,32 @@
+/*
+ * caps.h - every cap on untrusted input, in one place (relayd RELAY_MAX*,
+ * Redis PROTO_*).  Passing one gives ERR_LIMIT, a 4xx or a failed status,
+ * never a crash.  (Named caps.h rather than limits.h so as not to shadow the
+ * system header.)
+ */
+#ifndef ROAM_CAPS_H
+#define ROAM_CAPS_H
+
+/* Documents. */
+#define CAP_MANIFEST_BYTES (1024u * 1024u)   /* one source file */
+#define CAP_YAML_DEPTH 64u                   /* nesting of mappings/sequences */
+#define CAP_YAML_NODES 100000u               /* nodes in one file, aliases expanded */
+#define CAP_YAML_ALIAS_EXPANSION 10000u      /* nodes reachable through aliases, per file */
+#define CAP_YAML_SCALAR_BYTES (64u * 1024u)  /* one scalar */
+#define CAP_DOCS_PER_FILE 1000u
+#define CAP_COMPONENTS_PER_APP 1000u
+#define CAP_TRAITS_PER_COMPONENT 64u
+#define CAP_POLICIES_PER_APP 256u
+#define CAP_BINDINGS_PER_TRAIT 256u
+#define CAP_MEMBERS_PER_BINDING 1500u        /* IAM: 1,500 principals per policy */
+#define CAP_SOURCE_FILES 10000u
+#define CAP_SOURCE_BYTES (64u * 1024u * 1024u)
+#define CAP_NAME_BYTES 1024u                 /* names, roles, members */
+
+/* IAM policies and other JSON from Google. */
+#define CAP_POLICY_JSON_BYTES (1024u * 1024u)
+#define CAP_POLICY_BINDINGS 1500u
+#define CAP_LIVE_STATE_BYTES (256u * 1024u * 1024u)
+#define CAP_CONFIG_BYTES (1024u * 1024u)
+
+#endif
