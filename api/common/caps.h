@@ -12,21 +12,34 @@
 #define CAP_YAML_DEPTH 64u                   /* nesting of mappings/sequences */
 #define CAP_YAML_NODES 100000u               /* nodes in one file, aliases expanded */
 #define CAP_YAML_ALIAS_EXPANSION 10000u      /* nodes reachable through aliases, per file */
+#define CAP_YAML_ALIAS_BYTES (1024u * 1024u) /* scalar bytes reachable through aliases */
 #define CAP_YAML_SCALAR_BYTES (64u * 1024u)  /* one scalar */
 #define CAP_DOCS_PER_FILE 1000u
 #define CAP_COMPONENTS_PER_APP 1000u
 #define CAP_TRAITS_PER_COMPONENT 64u
 #define CAP_POLICIES_PER_APP 256u
 #define CAP_BINDINGS_PER_TRAIT 256u
+#define CAP_RULES_PER_POLICY 256u            /* rules[] of a lifecycle policy */
+#define CAP_ERRORS_PER_APP 1000u             /* problems listed per app (or config) */
 #define CAP_MEMBERS_PER_BINDING 1500u        /* IAM: 1,500 principals per policy */
 #define CAP_SOURCE_FILES 10000u
 #define CAP_SOURCE_BYTES (64u * 1024u * 1024u)
 #define CAP_NAME_BYTES 1024u                 /* names, roles, members */
+#define CAP_CONDITION_BYTES (16u * 1024u)    /* an IAM condition's expression (and title...) */
 
 /* IAM policies and other JSON from Google. */
 #define CAP_POLICY_JSON_BYTES (1024u * 1024u)
 #define CAP_POLICY_BINDINGS 1500u
 #define CAP_LIVE_STATE_BYTES (256u * 1024u * 1024u)
 #define CAP_CONFIG_BYTES (1024u * 1024u)
+
+/* HTTP exchanges with Google (controller/gcp). */
+#define CAP_RESPONSE_BYTES (8ul * 1024ul * 1024ul) /* one response body */
+#define CAP_ERROR_MESSAGE_BYTES 512u           /* server error text kept for messages */
+#define CAP_CREDENTIALS_BYTES (64ul * 1024ul)   /* one credential (key) file */
+#define CAP_TOKEN_BYTES 4096u                   /* one access token */
+
+/* State. */
+#define CAP_LEDGER_BYTES (64u * 1024u * 1024u) /* one ledger object (all apps) */
 
 #endif

@@ -73,7 +73,7 @@ struct desired_binding {
 struct desired_auth {
     char *resource;
     char *app;
-    char *origin; /* spec.policies[k].properties.rules[i] */
+    char *origin;   /* spec.policies[k].properties.rules[i] */
     bool all_roles; /* no roles listed: every unconditional role on the resource */
     char **roles;
     size_t n_roles;
@@ -115,8 +115,8 @@ struct ledger_entry {
     char *role;
     struct iam_cond *cond;
     char *member;
-    bool owned;     /* true: roam added it (or adopted it); false: found, foreign */
-    char *revision; /* source revision that last declared it */
+    bool owned;              /* true: roam added it (or adopted it); false: found, foreign */
+    char *revision;          /* source revision that last declared it */
     enum oam_gc_strategy gc; /* strategy when last declared */
     bool shared;
     char *origin; /* provenance when last declared */
@@ -150,8 +150,7 @@ char *ledger_encode(const struct ledger *l);
 /* One app's record alone ({"app": ..., "revision": ..., "bindings": [...]})
  * for per-app storage objects. */
 char *ledger_app_encode(const struct ledger_app *a);
-int ledger_app_decode(const char *json, size_t len, struct ledger_app *ret,
-                      struct err_detail *err);
+int ledger_app_decode(const char *json, size_t len, struct ledger_app *ret, struct err_detail *err);
 void ledger_app_release(struct ledger_app *a);
 
 /* ---- plan ---- */
@@ -172,8 +171,8 @@ enum plan_app_status {
     PLAN_APP_STATUS_MAX
 };
 
-const char *plan_action_name(enum plan_action a);       /* "add", "remove" */
-const char *plan_reason_name(enum plan_reason r);       /* "declared", ... */
+const char *plan_action_name(enum plan_action a);         /* "add", "remove" */
+const char *plan_reason_name(enum plan_reason r);         /* "declared", ... */
 const char *plan_app_status_name(enum plan_app_status s); /* "ok", "rejected", ... */
 
 struct plan_change {
@@ -186,6 +185,13 @@ struct plan_change {
     char *app;
     char *origin;
     enum plan_reason reason;
+    /* For the text plan: the component the binding is for (NULL when it
+     * cannot be told, e.g. an authoritative removal), the trait type
+     * (enum oam_trait_type, -1 for a policy), and for a prune the
+     * garbage-collect strategy that decided it (-1 otherwise). */
+    char *comp_name;
+    int trait_type;
+    int gc;
 };
 
 /* Something observed but not changed: drift under read-only or apply-once,
@@ -204,9 +210,21 @@ struct plan_app {
     size_t adds, removes;
 };
 
+/* A service-identity trait compared with the service's live account. */
+struct plan_identity {
+    char *resource;
+    char *app;
+    char *origin;
+    char *want;            /* declared serviceAccount */
+    char *have;            /* live template.serviceAccount; NULL: the default account */
+    enum oam_si_mode mode; /* verify: reported; enforce: the service is updated */
+    bool written;          /* enforce: the update succeeded (set by the writer) */
+};
+
 struct plan {
     char *source;
     char *revision;
+    bool applied; /* the changes were written (apply): rendered as done */
     struct plan_app *apps; /* sorted by name */
     size_t n_apps, cap_apps;
     struct plan_change *changes; /* sorted by resource, then role, cond, member, action */
@@ -217,6 +235,9 @@ struct plan {
     size_t n_pending, cap_pending;
     size_t resources_changed;
     size_t resources_unchanged;
+    /* Service-identity mismatches of accepted apps (sorted by resource). */
+    struct plan_identity *idents;
+    size_t n_idents, cap_idents;
     /* The ledger to record once every change of an app has been written.
      * Apps rejected or failed keep their previous record unchanged. */
     struct ledger ledger;
@@ -228,10 +249,13 @@ struct plan_app *plan_find_app(const struct plan *p, const char *name);
 
 /* Safety settings (DESIGN.md §2 "Safety"). */
 struct guard_opts {
-    long long max_removals;  /* default 50 */
-    bool allow_mass_removal; /* --allow-mass-removal */
+    long long max_removals;          /* default 50; negative: config maxRemovals, else 50 */
+    bool allow_mass_removal;         /* --allow-mass-removal */
     const struct oam_config *config; /* platform guardrails, protect, identity; may be NULL */
 };
+
+/* Defaults: max_removals -1 (config, else 50), no override, no config. */
+void guard_opts_init(struct guard_opts *o);
 
 /*
  * Guardrails of one app (its own no-public-access / allowed-roles /
@@ -246,11 +270,11 @@ int guard_guardrails(const struct oam_app *app, const struct desired *d,
 
 /* Inputs of the diff.  All borrowed. */
 struct diff_input {
-    const struct desired *desired; /* bindings of the apps accepted this pass */
-    const struct iam_live *live;   /* live policy per resource (missing: pending) */
-    const struct ledger *ledger;   /* ownership before this pass */
-    const char *revision;          /* source revision of this pass */
-    bool listing_complete;         /* false: no app counts as deleted */
+    const struct desired *desired;   /* bindings of the apps accepted this pass */
+    const struct iam_live *live;     /* live policy per resource (missing: pending) */
+    const struct ledger *ledger;     /* ownership before this pass */
+    const char *revision;            /* source revision of this pass */
+    bool listing_complete;           /* false: no app counts as deleted */
     const char *const *present_apps; /* every app name in the source, rejected included */
     size_t n_present_apps;
     const char *const *rejected_apps; /* apps rejected this pass: keep their ledger */
@@ -278,6 +302,14 @@ void guard_plan(struct plan *p, const struct ledger *before, const struct iam_li
                 const struct guard_opts *opts);
 
 /* Everything a pass needs, all borrowed. */
+/* What a services.get / jobs.get said about a resource's identity. */
+struct plan_run_identity {
+    const char *resource;
+    const char *service_account; /* NULL: the project's default account */
+    bool known;                  /* false: not read (missing, or the read failed) */
+    const char *error;           /* why the read failed, or NULL */
+};
+
 struct plan_request {
     const char *source;
     const char *revision;
@@ -286,6 +318,14 @@ struct plan_request {
     const struct iam_live *live;
     const struct ledger *ledger; /* may be NULL: empty */
     struct guard_opts guard;
+    /* Optional (live passes): per live->names[i], why its policy could not
+     * be read (NULL: read fine).  Apps with bindings or ledger records on
+     * such a resource fail with that message and change nothing. */
+    const char *const *read_errors;
+    /* Optional: the live service accounts of resources with a
+     * service-identity trait.  Without them identities are not checked. */
+    const struct plan_run_identity *run_identities;
+    size_t n_run_identities;
 };
 
 /*
@@ -295,6 +335,34 @@ struct plan_request {
  * errors; a docset with file-level errors makes the listing partial.
  */
 int plan_build(struct plan *ret, const struct plan_request *req);
+
+/*
+ * What a live pass must read before plan_build: the policies
+ * (plan_resources over the accepted apps' desired state and the ledger) and
+ * the Cloud Run resources whose service account a service-identity trait
+ * declares.  Validates the documents (idempotent).  Strings owned by the
+ * arrays, which the caller frees.
+ */
+int plan_read_set(const struct plan_request *req, char ***ret_policies, size_t *ret_n,
+                  char ***ret_runs, size_t *ret_n_runs);
+
+/* Does the plan change resource? */
+bool plan_has_changes(const struct plan *p, const char *resource);
+
+/* Keeps only the changes whose keep[i] is true (apply reports what it
+ * wrote), then recounts the per-app and summary counts. */
+void plan_keep_changes(struct plan *p, const bool *keep);
+
+/*
+ * One app's record after a pass in which only some writes succeeded: the
+ * entries of `after` on the resources listed in ok (written, or unchanged
+ * and read; sorted by strcmp), the entries of `before` on every other
+ * resource.  before and
+ * after may be NULL (no record).  *ret is initialised by the call and named
+ * app, with after's revision (else before's).
+ */
+void ledger_app_merge(struct ledger_app *ret, const char *app, const struct ledger_app *before,
+                      const struct ledger_app *after, const char *const *ok, size_t n_ok);
 
 /* Resources a pass must read: every resource of every accepted app, plus
  * every resource in the ledger (sorted, unique).  Strings owned by *ret. */
@@ -308,5 +376,16 @@ int plan_resources(const struct desired *d, const struct ledger *l, char ***ret,
  */
 char *plan_render_text(const struct plan *p);
 char *plan_render_json(const struct plan *p);
+
+/*
+ * Applies the plan's changes for `resource` to p (the live policy as read,
+ * edited in place: iam_policy_add_member / iam_policy_remove_member, so
+ * unmanaged roles, foreign conditional bindings, auditConfigs and unknown
+ * fields stay as they were); sets version 3 when the result holds a
+ * condition.  The plan's changes must be in their sorted order (as
+ * plan_diff, guard_plan and plan_build leave them).  Returns the number of
+ * changes that altered p.
+ */
+int plan_apply_to_policy(const struct plan *plan, const char *resource, struct iam_policy *p);
 
 #endif

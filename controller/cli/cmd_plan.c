@@ -23,8 +23,6 @@
 #include "controller/reconcile/load.h"
 #include "controller/source/source.h"
 
-#define DEFAULT_STATE "./.roam/state"
-
 char *cli_read_file(const char *cmd, const char *path, size_t max, size_t *ret_len)
 {
     FILE *f = fopen(path, "rb");
@@ -74,7 +72,7 @@ static int load_live(const char *path, struct iam_live *live)
     return r < 0 ? -1 : 0;
 }
 
-static int load_config(const char *path, struct oam_config *cfg)
+int cli_load_config(const char *cmd, const char *path, struct oam_config *cfg)
 {
     size_t len;
     char *data;
@@ -82,17 +80,28 @@ static int load_config(const char *path, struct oam_config *cfg)
     oam_config_init(cfg);
     if (path == NULL)
         return 0;
-    data = cli_read_file("plan", path, CAP_CONFIG_BYTES, &len);
+    data = cli_read_file(cmd, path, CAP_CONFIG_BYTES, &len);
     if (data == NULL)
         return -1;
     oam_config_parse(cfg, path, data, len);
     free(data);
     if (cfg->errs.n > 0) {
-        fprintf(stderr, "roam plan: invalid config '%s':\n", path);
+        fprintf(stderr, "roam %s: invalid config '%s':\n", cmd, path);
         cli_print_errs(stderr, &cfg->errs, "  ");
         return -1;
     }
     return 0;
+}
+
+void cli_guard_opts(const struct cli_opts *o, const struct oam_config *cfg,
+                    struct guard_opts *ret)
+{
+    guard_opts_init(ret);
+    ret->max_removals = o->max_removals >= 0    ? o->max_removals
+                        : cfg->max_removals >= 0 ? cfg->max_removals
+                                                 : 50;
+    ret->allow_mass_removal = o->allow_mass_removal;
+    ret->config = cfg;
 }
 
 static int load_ledger(const char *state, struct ledger *l)
@@ -132,16 +141,12 @@ static int run_plan(struct cli_opts *o, struct oam_docset *docs, const char *rev
         .defs = &defs,
         .live = live,
         .ledger = ledger,
-        .guard = {.max_removals = o->max_removals >= 0   ? o->max_removals
-                                  : cfg->max_removals >= 0 ? cfg->max_removals
-                                                           : 50,
-                  .allow_mass_removal = o->allow_mass_removal,
-                  .config = cfg},
     };
     struct plan p;
     char *out;
     int rc;
 
+    cli_guard_opts(o, cfg, &req.guard);
     if (plan_build(&p, &req) < 0) {
         fprintf(stderr, "roam plan: cannot compute the plan\n");
         plan_release(&p);
@@ -168,12 +173,8 @@ int cmd_plan(struct cli_opts *o)
         fprintf(stderr, "roam plan: no source: pass --source DIR (or set ROAM_SOURCE)\n");
         return CLI_EXIT_ERROR;
     }
-    if (o->live_state == NULL) {
-        fprintf(stderr, "roam plan: reading live policies from Google is not available in "
-                        "this build; pass --live-state FILE (a JSON export: resource name -> "
-                        "policy)\n");
-        return CLI_EXIT_ERROR;
-    }
+    if (o->live_state == NULL)
+        return cli_live_pass(o, false);
     oam_docset_init(&docs);
     iam_live_init(&live);
     ledger_init(&ledger);
@@ -181,8 +182,8 @@ int cmd_plan(struct cli_opts *o)
     load_snapshot(&snap, &docs);
     cli_print_errs(stderr, &docs.notices, "notice: ");
     cli_print_errs(stderr, &docs.errs, "");
-    if (load_config(o->config, &cfg) < 0 || load_live(o->live_state, &live) < 0 ||
-        load_ledger(o->state != NULL ? o->state : DEFAULT_STATE, &ledger) < 0)
+    if (cli_load_config("plan", o->config, &cfg) < 0 || load_live(o->live_state, &live) < 0 ||
+        load_ledger(o->state != NULL ? o->state : CLI_DEFAULT_STATE, &ledger) < 0)
         goto out_release;
     rc = run_plan(o, &docs, snap.revision, &live, &ledger, &cfg);
     if (docs.errs.n > 0)

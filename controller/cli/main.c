@@ -18,9 +18,13 @@ static const struct cmd cmds[] = {
     {"validate", cmd_validate, "roam validate [-v] [--project P] [--region R] PATH...\n"
                                "    check documents offline; -v prints the canonical form"},
     {"plan", cmd_plan,
-     "roam plan --source DIR --live-state FILE [--state URL] [--config FILE]\n"
+     "roam plan --source DIR [--live-state FILE] [--state URL] [--config FILE]\n"
      "          [--output text|json] [--detailed-exitcode] [--max-removals N]\n"
-     "    what roam would change against a JSON export of live policies"},
+     "    what roam would change: against the live APIs, or a JSON export of policies"},
+    {"apply", cmd_apply,
+     "roam apply --source DIR [--state URL] [--config FILE] [--output text|json] [--dry-run]\n"
+     "          [--max-inflight N] [--qps N] [--max-removals N] [--allow-mass-removal]\n"
+     "    one reconcile pass: read live IAM, write the corrections, record the ledger"},
     {"version", cmd_version, "roam version"},
 };
 
