@@ -30,7 +30,8 @@
     X(IO, -10, "i/o error")                                                                        \
     X(REJECTED, -11, "rejected")                                                                   \
     X(REFUSED, -12, "refused by guard")                                                            \
-    X(UNSUPPORTED, -13, "unsupported")
+    X(UNSUPPORTED, -13, "unsupported")                                                             \
+    X(CANCELLED, -14, "cancelled")
 
 enum err_code {
     ERR_OK = 0,

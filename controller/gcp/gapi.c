@@ -90,8 +90,7 @@ static void policy_done(struct gcp_req *req, int err, long status, const struct 
     call_free(c);
 }
 
-static void run_done(struct gcp_req *req, int err, long status, const struct buf *body,
-                     void *data)
+static void run_done(struct gcp_req *req, int err, long status, const struct buf *body, void *data)
 {
     struct call *c = data;
     struct gres_run r = {0};

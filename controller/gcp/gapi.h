@@ -23,7 +23,7 @@
 #include "controller/gcp/http.h"
 
 struct gapi {
-    struct gcp_http *http; /* borrowed */
+    struct gcp_http *http;    /* borrowed */
     struct gres_endpoints ep; /* strings owned */
 };
 
