@@ -66,7 +66,8 @@ struct oam_binding {
     struct oam_strs members;
     struct oam_cond *cond; /* NULL: unconditional */
     struct oam_pos pos;
-    char *path; /* e.g. spec.components[0].traits[1].properties.bindings[0] */
+    char *path;              /* e.g. spec.components[0].traits[1].properties.bindings[0] */
+    struct oam_pos role_pos; /* where role is written; the binding's pos when defaulted */
 };
 
 enum oam_comp_type {
@@ -103,8 +104,8 @@ struct oam_trait {
     /* service-identity: required.  impersonation: optional `serviceAccount`
      * (NULL: the component's service-identity account). */
     char *service_account;
-    enum oam_si_mode mode;  /* service-identity */
-    struct oam_strs act_as; /* impersonation -> roles/iam.serviceAccountUser */
+    enum oam_si_mode mode;          /* service-identity */
+    struct oam_strs act_as;         /* impersonation -> roles/iam.serviceAccountUser */
     struct oam_strs token_creators; /* -> roles/iam.serviceAccountTokenCreator */
     struct oam_cond *cond;          /* impersonation condition, NULL if none */
 };
@@ -172,10 +173,10 @@ struct oam_component {
     char *name;
     enum oam_comp_type type;
     struct oam_pos pos;
-    char *path;          /* spec.components[i] */
-    char *project;       /* from properties; NULL if absent (see oam_app.project) */
-    char *region;        /* from properties; NULL if absent */
-    char *resource_name; /* properties.name; NULL: the component name */
+    char *path;                 /* spec.components[i] */
+    char *project;              /* from properties; NULL if absent (see oam_app.project) */
+    char *region;               /* from properties; NULL if absent */
+    char *resource_name;        /* properties.name; NULL: the component name */
     struct oam_strs scopes;     /* access-scope policy names named under scopes: */
     struct oam_strs depends_on; /* dependsOn */
     struct oam_trait *traits;
@@ -212,6 +213,7 @@ struct oam_docset {
     struct err_list errs;
     /* Informational: documents of other kinds skipped, with the reason. */
     struct err_list notices;
+    bool validated; /* oam_validate_set ran: running it again changes nothing */
 };
 
 /* Defaults for project and region from the command line. */
@@ -240,7 +242,8 @@ int oam_parse_file(struct oam_docset *set, const char *file, const char *data, s
 int oam_validate(struct oam_app *app, const struct oam_defaults *defs);
 
 /* Runs oam_validate on every app, then cross-app checks (two apps with one
- * name are both rejected).  Returns the number of rejected apps. */
+ * name are both rejected).  Returns the number of rejected apps.  Idempotent:
+ * a second call only counts (defs must be the same). */
 int oam_validate_set(struct oam_docset *set, const struct oam_defaults *defs);
 
 /*

@@ -381,8 +381,8 @@ static void check_emptying(const struct plan *p, struct plan_app *a, const struc
     if (left > 0 || held == 0)
         return;
     cond = plan_cond_label(c->cond);
-    msg = xasprintf("refusing to empty authoritative role %s%s on %s (it holds %zu members)",
-                    c->role, cond, c->resource, held);
+    msg = xasprintf("refusing to empty authoritative role %s%s on %s (it holds %zu member%s)",
+                    c->role, cond, c->resource, held, held == 1 ? "" : "s");
     refuse(a, c->resource, msg);
     *refused = true;
     free(msg);

@@ -103,7 +103,7 @@ int cmd_validate(struct cli_opts *o)
     }
     printf("%zu file%s, %zu app%s valid, %zu rejected%s\n", files, files == 1 ? "" : "s",
            set.n_apps - rejected, set.n_apps - rejected == 1 ? "" : "s", rejected,
-           set.errs.n > 0 ? ", some files unreadable" : "");
+           set.errs.n > 0 ? ", some files could not be read or parsed" : "");
     if (rc < 0 || rejected > 0 || set.errs.n > 0)
         rc = CLI_EXIT_ERROR;
     else

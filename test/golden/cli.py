@@ -122,10 +122,22 @@ def _():
     assert p.returncode == 1 and "no PATH" in p.stderr
 
 
-@case("plan without --live-state says what to do")
+@case("plan without a source says what to do")
 def _():
-    p = run("plan", "--source", EX)
-    assert p.returncode == 1 and "--live-state" in p.stderr, p.stderr
+    p = run("plan", "--live-state", LIVE)
+    assert p.returncode == 1 and "--source" in p.stderr, p.stderr
+
+
+@case("plan against an unreachable API fails clearly, per app")
+def _():
+    p = run("plan", "--source", EX, "--output", "json", env={
+        "ROAM_RUN_ENDPOINT": "http://127.0.0.1:9", "ROAM_IAM_ENDPOINT": "http://127.0.0.1:9",
+        "GCE_METADATA_HOST": "127.0.0.1:9", "CLOUDSDK_CONFIG": "/nonexistent",
+        "ROAM_STATE": "/nonexistent/state"})
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    j = json.loads(p.stdout)
+    assert all(a["status"] == "failed" for a in j["apps"]), j["apps"]
+    assert "no credentials" in json.dumps(j["apps"]) or "metadata" in json.dumps(j["apps"]), j["apps"]
 
 
 @case("plan text on the demo drift")

@@ -96,7 +96,7 @@ static void test_json_shape(void **state)
     assert_true(strchr(s, '\n') == s + strlen(s) - 1);
     root = json_loads(s, JSON_PRESERVE_ORDER, &jerr);
     assert_non_null(root);
-    expect_keys(root, "source,revision,apps,changes,summary,notes,pending");
+    expect_keys(root, "source,revision,apps,changes,summary,notes,pending,identities");
     assert_string_equal(json_string_value(json_object_get(root, "source")), "manifests/examples");
     assert_string_equal(json_string_value(json_object_get(root, "revision")), "3f2c9a1");
 
