@@ -220,3 +220,168 @@ int gres_run_decode(const char *json, size_t len, bool job, struct gres_run *ret
         gres_run_release(ret);
     return rc;
 }
+
+/* ---- listing ---- */
+
+/* `projects/P/locations/R` with no further segment. */
+static bool is_parent(const char *parent)
+{
+    const char *loc;
+
+    if (!str_has_prefix(parent, "projects/"))
+        return false;
+    loc = strstr(parent, "/locations/");
+    return loc != NULL && loc > parent + strlen("projects/") &&
+           loc[strlen("/locations/")] != '\0' && strchr(loc + strlen("/locations/"), '/') == NULL;
+}
+
+/* Percent-encodes a query value (page tokens are opaque). */
+static char *encode_query(const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    struct buf b;
+
+    buf_init(&b, (size_t)-1 / 4);
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            buf_putc(&b, (char)c);
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            buf_append(&b, e, 3);
+        }
+    }
+    return buf_detach(&b, NULL);
+}
+
+char *gres_list_url(const struct gres_endpoints *ep, const char *parent, bool jobs,
+                    unsigned page_size, const char *page_token)
+{
+    char *path, *tok, *url;
+
+    if (!is_parent(parent))
+        return NULL;
+    path = encode_path(parent);
+    tok = page_token != NULL ? encode_query(page_token) : NULL;
+    url = xasprintf("%sv2/%s/%s?pageSize=%u%s%s", ep->run, path, jobs ? "jobs" : "services",
+                    page_size, tok != NULL ? "&pageToken=" : "", tok != NULL ? tok : "");
+    free(tok);
+    free(path);
+    return url;
+}
+
+static int list_items(json_t *arr, const char *key, char ***names, size_t *n, size_t *cap,
+                      struct err_detail *err)
+{
+    size_t i;
+    json_t *item;
+
+    if (!json_is_array(arr)) {
+        set_err(err, key, "expected an array");
+        return ERR_PARSE;
+    }
+    json_array_foreach (arr, i, item) {
+        json_t *name = json_is_object(item) ? json_object_get(item, "name") : NULL;
+        char *path;
+
+        if (!json_is_string(name) || json_string_length(name) > CAP_NAME_BYTES) {
+            path = xasprintf("%s[%zu].name", key, i);
+            set_err(err, path, "expected a string");
+            free(path);
+            return ERR_PARSE;
+        }
+        XGROW(*names, *n + 1, *cap);
+        (*names)[(*n)++] = xstrdup(json_string_value(name));
+    }
+    return 0;
+}
+
+int gres_list_decode(const char *json, size_t len, bool jobs, char ***names, size_t *n,
+                     size_t *cap, char **ret_next, struct err_detail *err)
+{
+    const char *key = jobs ? "jobs" : "services";
+    json_error_t je;
+    json_t *root, *items;
+    char *next = NULL;
+    int rc = 0;
+
+    *ret_next = NULL;
+    root = json_loadb(json, len, 0, &je);
+    if (root == NULL || !json_is_object(root)) {
+        set_err(err, "", root == NULL ? je.text : "expected an object");
+        json_decref(root);
+        return ERR_PARSE;
+    }
+    items = json_object_get(root, key);
+    if (items != NULL && !json_is_null(items))
+        rc = list_items(items, key, names, n, cap, err);
+    if (rc == 0)
+        rc = opt_string(root, "nextPageToken", "nextPageToken", &next, err);
+    json_decref(root);
+    if (rc == 0 && next != NULL && next[0] != '\0')
+        *ret_next = next;
+    else
+        free(next);
+    return rc;
+}
+
+/* ---- service accounts ---- */
+
+char *gres_service_account_url(const struct gres_endpoints *ep, const char *email)
+{
+    const char *at = strchr(email, '@');
+    const char *suffix = ".iam.gserviceaccount.com";
+    char *project, *res, *url;
+
+    if (at != NULL && str_has_suffix(at + 1, suffix) && strlen(at + 1) > strlen(suffix))
+        project = xstrndup(at + 1, strlen(at + 1) - strlen(suffix));
+    else
+        project = xstrdup("-");
+    res = xasprintf("projects/%s/serviceAccounts/%s", project, email);
+    url = url_for(ep, res, "");
+    free(res);
+    free(project);
+    return url;
+}
+
+void gres_sa_release(struct gres_sa *sa)
+{
+    free(sa->name);
+    free(sa->email);
+    free(sa->unique_id);
+    memset(sa, 0, sizeof(*sa));
+}
+
+int gres_sa_decode(const char *json, size_t len, struct gres_sa *ret, struct err_detail *err)
+{
+    json_error_t je;
+    json_t *root, *dis;
+    int rc;
+
+    memset(ret, 0, sizeof(*ret));
+    root = json_loadb(json, len, 0, &je);
+    if (root == NULL || !json_is_object(root)) {
+        set_err(err, "", root == NULL ? je.text : "expected an object");
+        json_decref(root);
+        return ERR_PARSE;
+    }
+    rc = opt_string(root, "name", "name", &ret->name, err);
+    if (rc == 0)
+        rc = opt_string(root, "email", "email", &ret->email, err);
+    if (rc == 0)
+        rc = opt_string(root, "uniqueId", "uniqueId", &ret->unique_id, err);
+    dis = json_object_get(root, "disabled");
+    if (rc == 0 && dis != NULL && !json_is_null(dis)) {
+        if (!json_is_boolean(dis)) {
+            set_err(err, "disabled", "expected a boolean");
+            rc = ERR_PARSE;
+        } else {
+            ret->disabled = json_is_true(dis);
+        }
+    }
+    json_decref(root);
+    if (rc < 0)
+        gres_sa_release(ret);
+    return rc;
+}

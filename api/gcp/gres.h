@@ -76,4 +76,41 @@ void gres_run_release(struct gres_run *r);
 int gres_run_decode(const char *json, size_t len, bool job, struct gres_run *ret,
                     struct err_detail *err);
 
+/* ---- listing Cloud Run services and jobs (paginated) ---- */
+
+/*
+ * GET {run}v2/{parent}/services?pageSize=N[&pageToken=T] (jobs: /jobs).
+ * parent is `projects/P/locations/R` (one real region: `-` is refused by the
+ * API for services).  page_token may be NULL.  NULL when parent is not of
+ * that shape.
+ */
+char *gres_list_url(const struct gres_endpoints *ep, const char *parent, bool jobs,
+                    unsigned page_size, const char *page_token);
+
+/*
+ * Decodes a ListServicesResponse / ListJobsResponse: appends each item's
+ * `name` to (*names, *n) (owned strings; the array grows with XGROW
+ * semantics, capacity in *cap) and sets *ret_next to a new string with
+ * `nextPageToken`, or NULL on the last page.  `services`/`jobs` may be
+ * absent.  Wrong types are ERR_PARSE with a path in *err.
+ */
+int gres_list_decode(const char *json, size_t len, bool jobs, char ***names, size_t *n,
+                     size_t *cap, char **ret_next, struct err_detail *err);
+
+/* ---- IAM service accounts ---- */
+
+/* GET {iam}v1/projects/P/serviceAccounts/EMAIL, P from the e-mail
+ * (NAME@P.iam.gserviceaccount.com), else `-`. */
+char *gres_service_account_url(const struct gres_endpoints *ep, const char *email);
+
+struct gres_sa {
+    char *name;
+    char *email;
+    char *unique_id;
+    bool disabled;
+};
+
+void gres_sa_release(struct gres_sa *sa);
+int gres_sa_decode(const char *json, size_t len, struct gres_sa *ret, struct err_detail *err);
+
 #endif

@@ -208,3 +208,154 @@ int gapi_set_identity(struct gapi *g, const char *resource, const char *service_
     c->data = data;
     return submit(g, req, c, run_done);
 }
+
+/* ---- listing ---- */
+
+#define LIST_PAGE_SIZE 100
+
+struct list_call {
+    struct gapi *g;
+    char *parent;
+    bool jobs;
+    char **names;
+    size_t n, cap;
+    unsigned pages;
+    gapi_list_cb *cb;
+    void *data;
+};
+
+static void list_finish(struct list_call *c, int err, const char *msg)
+{
+    c->cb(c->data, err, msg, c->names, c->n);
+    for (size_t i = 0; i < c->n; i++)
+        free(c->names[i]);
+    free(c->names);
+    free(c->parent);
+    free(c);
+}
+
+static int list_page(struct list_call *c, const char *token);
+
+static void list_done(struct gcp_req *req, int err, long status, const struct buf *body,
+                      void *data)
+{
+    struct list_call *c = data;
+    struct err_detail ed = {0};
+    char *next = NULL, *msg = NULL;
+    struct call fake = {.resource = c->parent, .verb = "list"};
+
+    (void)status;
+    if (err < 0) {
+        msg = failure(req, &fake, err);
+        list_finish(c, err, msg);
+        free(msg);
+        return;
+    }
+    err = gres_list_decode(body->p != NULL ? body->p : "", body->len, c->jobs, &c->names, &c->n,
+                           &c->cap, &next, &ed);
+    if (err == 0 && next != NULL && ++c->pages >= 10000)
+        err = ERR_LIMIT; /* a server that never ends its listing */
+    if (err == 0 && next != NULL)
+        err = list_page(c, next);
+    if (err < 0) {
+        msg = xasprintf("cannot list '%s': %s%s%s", c->parent, ed.path != NULL ? ed.path : "",
+                        ed.path != NULL ? ": " : "", ed.msg != NULL ? ed.msg : err_str(err));
+        list_finish(c, err, msg);
+    } else if (next == NULL) {
+        list_finish(c, 0, NULL);
+    }
+    free(msg);
+    free(next);
+    err_detail_release(&ed);
+}
+
+static int list_page(struct list_call *c, const char *token)
+{
+    char *url = gres_list_url(&c->g->ep, c->parent, c->jobs, LIST_PAGE_SIZE, token);
+    struct gcp_req *req;
+    int r;
+
+    if (url == NULL)
+        return ERR_INVAL;
+    req = gcp_req_new("run", "GET", url, GCP_REQ_IDEMPOTENT);
+    free(url);
+    r = gcp_http_submit(c->g->http, req, list_done, c);
+    if (r < 0)
+        gcp_req_free(req);
+    return r;
+}
+
+int gapi_list(struct gapi *g, const char *parent, bool jobs, gapi_list_cb *cb, void *data)
+{
+    struct list_call *c = xcalloc(1, sizeof(*c));
+    int r;
+
+    c->g = g;
+    c->parent = xstrdup(parent);
+    c->jobs = jobs;
+    c->cb = cb;
+    c->data = data;
+    r = list_page(c, NULL);
+    if (r < 0) {
+        free(c->parent);
+        free(c);
+    }
+    return r;
+}
+
+/* ---- service accounts ---- */
+
+struct sa_call {
+    char *email;
+    gapi_sa_cb *cb;
+    void *data;
+};
+
+static void sa_done(struct gcp_req *req, int err, long status, const struct buf *body,
+                    void *data)
+{
+    struct sa_call *c = data;
+    struct gres_sa sa = {0};
+    struct err_detail ed = {0};
+    struct call fake = {.resource = c->email, .verb = "read service account"};
+    char *msg = NULL;
+
+    if (err == 0) {
+        err = gres_sa_decode(body->p != NULL ? body->p : "", body->len, &sa, &ed);
+        if (err < 0)
+            msg = xasprintf("cannot read service account '%s': bad answer: %s", c->email,
+                            ed.msg != NULL ? ed.msg : err_str(err));
+    } else {
+        msg = failure(req, &fake, err);
+    }
+    c->cb(c->data, err, status, msg, err == 0 ? &sa : NULL);
+    gres_sa_release(&sa);
+    err_detail_release(&ed);
+    free(msg);
+    free(c->email);
+    free(c);
+}
+
+int gapi_get_service_account(struct gapi *g, const char *email, gapi_sa_cb *cb, void *data)
+{
+    char *url = gres_service_account_url(&g->ep, email);
+    struct gcp_req *req;
+    struct sa_call *c;
+    int r;
+
+    if (url == NULL)
+        return ERR_INVAL;
+    req = gcp_req_new("iam", "GET", url, GCP_REQ_IDEMPOTENT);
+    free(url);
+    c = xcalloc(1, sizeof(*c));
+    c->email = xstrdup(email);
+    c->cb = cb;
+    c->data = data;
+    r = gcp_http_submit(g->http, req, sa_done, c);
+    if (r < 0) {
+        gcp_req_free(req);
+        free(c->email);
+        free(c);
+    }
+    return r;
+}

@@ -56,4 +56,16 @@ int gapi_get_run(struct gapi *g, const char *resource, gapi_run_cb *cb, void *da
 int gapi_set_identity(struct gapi *g, const char *resource, const char *service_account,
                       gapi_run_cb *cb, void *data);
 
+/*
+ * Lists every service (jobs: every job) of parent `projects/P/locations/R`,
+ * following nextPageToken with the same parameters until the last page.
+ * The callback gets the full names (owned by the call; valid during it).
+ */
+typedef void gapi_list_cb(void *data, int err, const char *errmsg, char **names, size_t n);
+int gapi_list(struct gapi *g, const char *parent, bool jobs, gapi_list_cb *cb, void *data);
+
+/* Reads an IAM service account (does it exist, is it disabled). */
+typedef void gapi_sa_cb(void *data, int err, long status, const char *errmsg, struct gres_sa *sa);
+int gapi_get_service_account(struct gapi *g, const char *email, gapi_sa_cb *cb, void *data);
+
 #endif

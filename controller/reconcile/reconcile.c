@@ -383,6 +383,17 @@ struct idw {
     size_t i; /* in plan.idents */
 };
 
+static void identity_failed(struct rec *r, const struct plan_identity *id, int err,
+                            const char *msg)
+{
+    struct plan_app *a = plan_find_app(&r->plan, id->app);
+
+    if (a != NULL) {
+        a->status = PLAN_APP_FAILED;
+        err_list_add(&a->errs, err, NULL, 0, 0, id->resource, "%s", msg);
+    }
+}
+
 static void identity_done(void *data, int err, long status, const char *errmsg,
                           struct gres_run *run)
 {
@@ -392,16 +403,39 @@ static void identity_done(void *data, int err, long status, const char *errmsg,
 
     (void)status;
     (void)run;
-    if (err == 0) {
+    if (err == 0)
         id->written = true;
-    } else {
-        struct plan_app *a = plan_find_app(&r->plan, id->app);
-        if (a != NULL) {
-            a->status = PLAN_APP_FAILED;
-            err_list_add(&a->errs, err, NULL, 0, 0, id->resource, "%s",
-                         errmsg != NULL ? errmsg : err_str(err));
-        }
+    else
+        identity_failed(r, id, err, errmsg != NULL ? errmsg : err_str(err));
+    if (--r->outstanding == 0)
+        phase_record(r);
+}
+
+/* The account must exist and be enabled before a service is made to run as
+ * it: Cloud Run would accept the update and fail every new revision. */
+static void identity_checked(void *data, int err, long status, const char *errmsg,
+                             struct gres_sa *sa)
+{
+    struct idw *c = data;
+    struct rec *r = c->rec;
+    struct plan_identity *id = &r->plan.idents[c->i];
+    char *msg = NULL;
+
+    (void)status;
+    if (err == 0 && sa->disabled)
+        msg = xasprintf("not updating '%s': service account '%s' is disabled", id->resource,
+                        id->want);
+    else if (err == ERR_NOTFOUND)
+        msg = xasprintf("not updating '%s': service account '%s' does not exist", id->resource,
+                        id->want);
+    else if (err < 0)
+        msg = xstrdup(errmsg != NULL ? errmsg : err_str(err));
+    if (msg == NULL && gapi_set_identity(r->api, id->resource, id->want, identity_done, c) == 0) {
+        r->stats.identity_writes++;
+        return; /* still outstanding */
     }
+    identity_failed(r, id, err < 0 ? err : ERR_INVAL, msg != NULL ? msg : "cannot update");
+    free(msg);
     if (--r->outstanding == 0)
         phase_record(r);
 }
@@ -417,10 +451,8 @@ static void start_identity_writes(struct rec *r)
             a->status == PLAN_APP_FAILED)
             continue;
         r->idw[i] = (struct idw){r, i};
-        if (gapi_set_identity(r->api, id->resource, id->want, identity_done, &r->idw[i]) == 0) {
+        if (gapi_get_service_account(r->api, id->want, identity_checked, &r->idw[i]) == 0)
             r->outstanding++;
-            r->stats.identity_writes++;
-        }
     }
 }
 

@@ -209,7 +209,8 @@ class Faults(Base):
 class Identity(Base):
     seed = {"services": [{"name": "projects/acme-x/locations/europe-west1/services/api",
                           "template": {"serviceAccount": "old@acme-x.iam.gserviceaccount.com"},
-                          "policy": {}}]}
+                          "policy": {}}],
+            "serviceAccounts": [{"email": "api@acme-x.iam.gserviceaccount.com"}]}
 
     APP = """apiVersion: core.oam.dev/v1beta1
 kind: Application
@@ -242,6 +243,14 @@ spec:
         svc = self.emu.state()["services"]
         svc = svc if isinstance(svc, list) else list(svc.values())
         self.assertEqual(svc[0]["template"]["serviceAccount"], "api@acme-x.iam.gserviceaccount.com")
+        # A service is never pointed at an account that does not exist.
+        write_app(src, "a.yaml", (self.APP % "enforce").replace("api@acme-x", "ghost@acme-x"))
+        self.emu.clear_log()
+        p = self.apply(src, "--output", "json")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("service account 'ghost@acme-x.iam.gserviceaccount.com' does not exist",
+                      p.stdout)
+        self.assertFalse(any(e["method"] == "PATCH" for e in self.emu.log()))
 
 
 class Pending(Base):
