@@ -19,13 +19,13 @@
 #define CAP_TRAITS_PER_COMPONENT 64u
 #define CAP_POLICIES_PER_APP 256u
 #define CAP_BINDINGS_PER_TRAIT 256u
-#define CAP_RULES_PER_POLICY 256u            /* rules[] of a lifecycle policy */
-#define CAP_ERRORS_PER_APP 1000u             /* problems listed per app (or config) */
-#define CAP_MEMBERS_PER_BINDING 1500u        /* IAM: 1,500 principals per policy */
+#define CAP_RULES_PER_POLICY 256u     /* rules[] of a lifecycle policy */
+#define CAP_ERRORS_PER_APP 1000u      /* problems listed per app (or config) */
+#define CAP_MEMBERS_PER_BINDING 1500u /* IAM: 1,500 principals per policy */
 #define CAP_SOURCE_FILES 10000u
 #define CAP_SOURCE_BYTES (64u * 1024u * 1024u)
-#define CAP_NAME_BYTES 1024u                 /* names, roles, members */
-#define CAP_CONDITION_BYTES (16u * 1024u)    /* an IAM condition's expression (and title...) */
+#define CAP_NAME_BYTES 1024u              /* names, roles, members */
+#define CAP_CONDITION_BYTES (16u * 1024u) /* an IAM condition's expression (and title...) */
 
 /* IAM policies and other JSON from Google. */
 #define CAP_POLICY_JSON_BYTES (1024u * 1024u)
@@ -35,11 +35,27 @@
 
 /* HTTP exchanges with Google (controller/gcp). */
 #define CAP_RESPONSE_BYTES (8ul * 1024ul * 1024ul) /* one response body */
-#define CAP_ERROR_MESSAGE_BYTES 512u           /* server error text kept for messages */
-#define CAP_CREDENTIALS_BYTES (64ul * 1024ul)   /* one credential (key) file */
-#define CAP_TOKEN_BYTES 4096u                   /* one access token */
+#define CAP_ERROR_MESSAGE_BYTES 512u               /* server error text kept for messages */
+#define CAP_CREDENTIALS_BYTES (64ul * 1024ul)      /* one credential (key) file */
+#define CAP_TOKEN_BYTES 4096u                      /* one access token */
+#define CAP_STORAGE_LIST_PAGES 1000u               /* pages (of <= 1,000) of one listing */
 
 /* State. */
 #define CAP_LEDGER_BYTES (64u * 1024u * 1024u) /* one ledger object (all apps) */
+#define CAP_LEDGER_APPS 100000u                /* app records in a gs:// ledger */
+
+/* Inbound HTTP (controller/httpd): one request. */
+#define CAP_HTTP_HEADER_BYTES (16u * 1024u) /* request line and header fields */
+#define CAP_HTTP_HEADERS 100u               /* header fields per request */
+#define CAP_HTTP_URL_BYTES (8u * 1024u)     /* request target */
+#define CAP_HTTP_BODY_BYTES (1024u * 1024u) /* default body cap (Pub/Sub allows 10 MB) */
+#define CAP_HTTP_CONNECTIONS 256u           /* default open connections */
+
+/* Push messages, tokens and metrics (api/push, controller/httpd). */
+#define CAP_PUSH_ATTRIBUTES 100u      /* Pub/Sub allows 100 attributes */
+#define CAP_JWT_BYTES (16u * 1024u)   /* one bearer token */
+#define CAP_JWKS_BYTES (256u * 1024u) /* the signing key set */
+#define CAP_JWKS_KEYS 64u             /* keys in the set */
+#define CAP_METRIC_SERIES 10000u      /* label sets per metric; more are dropped */
 
 #endif

@@ -22,7 +22,7 @@
     X(INVAL, -2, "invalid argument")                                                               \
     X(PARSE, -3, "parse error")                                                                    \
     X(LIMIT, -4, "limit exceeded")                                                                 \
-    X(NOTFOUND, -5, "not found")                                                               \
+    X(NOTFOUND, -5, "not found")                                                                   \
     X(CONFLICT, -6, "conflict")                                                                    \
     X(PERM, -7, "permission denied")                                                               \
     X(AUTH, -8, "authentication failed")                                                           \

@@ -31,7 +31,7 @@ char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0
 #define XGROW(arr, need, cap)                                                                      \
     do {                                                                                           \
         if ((need) > (cap)) {                                                                      \
-            size_t xg_new_ = (cap) < 4 ? 4 : (cap) * 2;                                            \
+            size_t xg_new_ = (cap) < 4 ? 4 : (cap)*2;                                              \
             while (xg_new_ < (need))                                                               \
                 xg_new_ *= 2;                                                                      \
             (arr) = xreallocarray((arr), xg_new_, sizeof(*(arr)));                                 \

@@ -210,8 +210,8 @@ int gres_run_decode(const char *json, size_t len, bool job, struct gres_run *ret
     if (rc == 0 && tmpl != NULL && job)
         rc = opt_object(tmpl, "template", "template.template", &task, err);
     if (rc == 0 && tmpl != NULL && !job)
-        rc = opt_string(tmpl, "serviceAccount", "template.serviceAccount",
-                        &ret->service_account, err);
+        rc = opt_string(tmpl, "serviceAccount", "template.serviceAccount", &ret->service_account,
+                        err);
     if (rc == 0 && task != NULL)
         rc = opt_string(task, "serviceAccount", "template.template.serviceAccount",
                         &ret->service_account, err);
@@ -297,8 +297,8 @@ static int list_items(json_t *arr, const char *key, char ***names, size_t *n, si
     return 0;
 }
 
-int gres_list_decode(const char *json, size_t len, bool jobs, char ***names, size_t *n,
-                     size_t *cap, char **ret_next, struct err_detail *err)
+int gres_list_decode(const char *json, size_t len, bool jobs, char ***names, size_t *n, size_t *cap,
+                     char **ret_next, struct err_detail *err)
 {
     const char *key = jobs ? "jobs" : "services";
     json_error_t je;

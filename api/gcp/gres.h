@@ -94,8 +94,8 @@ char *gres_list_url(const struct gres_endpoints *ep, const char *parent, bool jo
  * `nextPageToken`, or NULL on the last page.  `services`/`jobs` may be
  * absent.  Wrong types are ERR_PARSE with a path in *err.
  */
-int gres_list_decode(const char *json, size_t len, bool jobs, char ***names, size_t *n,
-                     size_t *cap, char **ret_next, struct err_detail *err);
+int gres_list_decode(const char *json, size_t len, bool jobs, char ***names, size_t *n, size_t *cap,
+                     char **ret_next, struct err_detail *err);
 
 /* ---- IAM service accounts ---- */
 

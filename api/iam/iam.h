@@ -138,8 +138,7 @@ bool iam_policy_has_conditions(const struct iam_policy *p);
  * Roles containing `_withcond_` are rejected with ERR_PARSE.  On success
  * *ret is filled (it is initialised by the call either way).
  */
-int iam_policy_decode(const char *json, size_t len, struct iam_policy *ret,
-                      struct err_detail *err);
+int iam_policy_decode(const char *json, size_t len, struct iam_policy *ret, struct err_detail *err);
 
 /*
  * Encodes a policy as compact JSON: unknown fields and auditConfigs as read,

@@ -188,8 +188,7 @@ static int decode_cond(json_t *v, const char *base, size_t bi, struct iam_bindin
                     "expected an object");
     b->cond = xcalloc(1, sizeof(*b->cond));
     cond_raw = json_object();
-    json_object_foreach(v, key, val)
-    {
+    json_object_foreach (v, key, val) {
         r = decode_cond_field(key, val, base, bi, b->cond, cond_raw, err);
         if (r < 0)
             break;
@@ -283,8 +282,7 @@ static int decode_binding(json_t *v, const char *base, size_t bi, struct iam_bin
     if (!json_is_object(v))
         return fail(err, ERR_PARSE, path_join(base, "bindings[%zu]", bi), "expected an object");
     b->raw = json_object();
-    json_object_foreach(v, key, val)
-    {
+    json_object_foreach (v, key, val) {
         r = decode_binding_field(key, val, base, bi, b, err);
         if (r < 0)
             return r;
@@ -351,8 +349,7 @@ static int decode_policy(json_t *obj, const char *base, struct iam_policy *p,
 
     iam_policy_init(p);
     p->raw = json_object();
-    json_object_foreach(obj, key, val)
-    {
+    json_object_foreach (obj, key, val) {
         r = decode_policy_field(key, val, base, p, err);
         if (r < 0) {
             iam_policy_release(p);
@@ -469,8 +466,7 @@ static void merge_raw(json_t *dst, json_t *raw, const char *skip)
 
     if (!json_is_object(raw))
         return;
-    json_object_foreach(raw, key, val)
-    {
+    json_object_foreach (raw, key, val) {
         if (skip != NULL && strcmp(key, skip) == 0)
             continue;
         if (json_object_get(dst, key) == NULL)
@@ -599,8 +595,7 @@ int iam_live_decode(const char *json, size_t len, struct iam_live *ret, struct e
     ret->names = xcalloc(n, sizeof(*ret->names));
     ret->policies = xcalloc(n, sizeof(*ret->policies));
     ret->missing = xcalloc(n, sizeof(*ret->missing));
-    json_object_foreach(root, key, val)
-    {
+    json_object_foreach (root, key, val) {
         /* Counted first: a failed entry is all-zero, which release accepts. */
         ret->n++;
         r = decode_live_entry(key, val, ret, ret->n - 1, err);

@@ -118,9 +118,8 @@ static void add_identity(struct plan *p, const struct desired_identity *di, cons
     id->want = xstrdup(di->service_account);
     id->have = xstrdup_or_null(have);
     id->mode = di->mode;
-    plan_add_note(p, di->app, di->resource, di->origin,
-                  "runs as %s, declared %s%s", have != NULL ? have : "the default service account",
-                  di->service_account,
+    plan_add_note(p, di->app, di->resource, di->origin, "runs as %s, declared %s%s",
+                  have != NULL ? have : "the default service account", di->service_account,
                   di->mode == OAM_SI_ENFORCE ? " (enforce: updating the service)"
                                              : " (verify: reported, not changed)");
 }

@@ -224,7 +224,7 @@ struct plan_identity {
 struct plan {
     char *source;
     char *revision;
-    bool applied; /* the changes were written (apply): rendered as done */
+    bool applied;          /* the changes were written (apply): rendered as done */
     struct plan_app *apps; /* sorted by name */
     size_t n_apps, cap_apps;
     struct plan_change *changes; /* sorted by resource, then role, cond, member, action */
@@ -363,6 +363,18 @@ void plan_keep_changes(struct plan *p, const bool *keep);
  */
 void ledger_app_merge(struct ledger_app *ret, const char *app, const struct ledger_app *before,
                       const struct ledger_app *after, const char *const *ok, size_t n_ok);
+
+/*
+ * Two writers' records of one app, joined (ledger_merge.c): every binding of
+ * mine, plus every binding of theirs whose key (resource, role, condition,
+ * member; plan_key_cmp) mine lacks.  For a key in both, mine's entry wins;
+ * the revision is mine's (theirs' when mine has none).  Used when a
+ * conditional write of the record met another writer's newer one: no owned
+ * binding the other writer recorded is lost.  theirs may be NULL.  *ret is
+ * initialised by the call, named after mine, and released by the caller.
+ */
+void ledger_app_union(struct ledger_app *ret, const struct ledger_app *mine,
+                      const struct ledger_app *theirs);
 
 /* Resources a pass must read: every resource of every accepted app, plus
  * every resource in the ledger (sorted, unique).  Strings owned by *ret. */

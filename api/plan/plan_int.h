@@ -85,8 +85,7 @@ void plan_live_view(const struct plan_request *req, struct iam_live *view);
 void plan_live_view_release(const struct plan_request *req, struct iam_live *view);
 void plan_fail_unread(struct plan *p, const struct desired *d, const struct ledger *l,
                       const struct plan_request *req);
-void plan_check_identities(struct plan *p, const struct desired *d,
-                           const struct plan_request *req);
+void plan_check_identities(struct plan *p, const struct desired *d, const struct plan_request *req);
 void plan_identity_release(struct plan_identity *id);
 
 #endif

@@ -134,8 +134,9 @@ static void put_identities(struct buf *b, const struct plan *p)
 
         if (id->mode != OAM_SI_ENFORCE)
             continue; /* verify mismatches are notes */
-        buf_printf(b, "\n%s\n  ~ serviceAccount  %s -> %s\n      %s by %s / %s (service-identity, "
-                      "enforce)\n",
+        buf_printf(b,
+                   "\n%s\n  ~ serviceAccount  %s -> %s\n      %s by %s / %s (service-identity, "
+                   "enforce)\n",
                    id->resource, id->have != NULL ? id->have : "(default)", id->want,
                    p->applied ? (id->written ? "updated" : "not updated") : "declared", id->app,
                    id->origin);
@@ -163,10 +164,9 @@ char *plan_render_text(const struct plan *p)
     for (size_t i = 0; i < p->n_pending; i++)
         buf_printf(&b, "pending: %s (does not exist yet)\n", p->pending[i]);
     buf_printf(&b, "\n%zu %s, %zu %s (%zu resource%s changed, %zu unchanged)\n",
-               plan_count(p, PLAN_ADD), p->applied ? "added" : "to add",
-               plan_count(p, PLAN_REMOVE), p->applied ? "removed" : "to remove",
-               p->resources_changed, p->resources_changed == 1 ? "" : "s",
-               p->resources_unchanged);
+               plan_count(p, PLAN_ADD), p->applied ? "added" : "to add", plan_count(p, PLAN_REMOVE),
+               p->applied ? "removed" : "to remove", p->resources_changed,
+               p->resources_changed == 1 ? "" : "s", p->resources_unchanged);
     return buf_detach(&b, NULL);
 }
 

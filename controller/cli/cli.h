@@ -71,8 +71,7 @@ struct guard_opts;
  * initialised either way. */
 int cli_load_config(const char *cmd, const char *path, struct oam_config *cfg);
 /* Safety options from the flags and the config. */
-void cli_guard_opts(const struct cli_opts *o, const struct oam_config *cfg,
-                    struct guard_opts *ret);
+void cli_guard_opts(const struct cli_opts *o, const struct oam_config *cfg, struct guard_opts *ret);
 /* One live pass against Google's APIs: `plan` (apply false) or `apply`. */
 int cli_live_pass(struct cli_opts *o, bool apply);
 

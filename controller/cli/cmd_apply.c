@@ -96,7 +96,8 @@ static int run_pass(struct cli_opts *o, bool apply, struct plan_request *req, co
         goto out_loop;
     }
     if (gcp_auth_new(http, NULL, &auth, &msg) < 0) {
-        fprintf(stderr, "roam %s: %s\n", apply ? "apply" : "plan", msg != NULL ? msg : "no credentials");
+        fprintf(stderr, "roam %s: %s\n", apply ? "apply" : "plan",
+                msg != NULL ? msg : "no credentials");
         free(msg);
         goto out_http;
     }

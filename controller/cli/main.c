@@ -15,8 +15,9 @@ struct cmd {
 };
 
 static const struct cmd cmds[] = {
-    {"validate", cmd_validate, "roam validate [-v] [--project P] [--region R] PATH...\n"
-                               "    check documents offline; -v prints the canonical form"},
+    {"validate", cmd_validate,
+     "roam validate [-v] [--project P] [--region R] PATH...\n"
+     "    check documents offline; -v prints the canonical form"},
     {"plan", cmd_plan,
      "roam plan --source DIR [--live-state FILE] [--state URL] [--config FILE]\n"
      "          [--output text|json] [--detailed-exitcode] [--max-removals N]\n"

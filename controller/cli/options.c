@@ -64,8 +64,7 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int usage_error(const char *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -83,8 +82,8 @@ static int set_number(const char *cmd, const char *flag, const char *v, long lon
                       long long *ret)
 {
     if (str_to_ll(v, min, 1000000000LL, ret) < 0) {
-        fprintf(stderr, "roam %s: %s: expected a whole number >= %lld, got '%s'\n", cmd, flag,
-                min, v);
+        fprintf(stderr, "roam %s: %s: expected a whole number >= %lld, got '%s'\n", cmd, flag, min,
+                v);
         return -1;
     }
     return 0;
@@ -160,27 +159,63 @@ static int from_env(const char *cmd, struct cli_opts *o)
 static int apply_opt(const char *cmd, int c, struct cli_opts *o)
 {
     switch (c) {
-    case OPT_SOURCE: o->source = optarg; break;
-    case OPT_STATE: o->state = optarg; break;
-    case OPT_CONFIG: o->config = optarg; break;
-    case OPT_PROJECT: o->project = optarg; break;
-    case OPT_REGION: o->region = optarg; break;
-    case OPT_LIVE_STATE: o->live_state = optarg; break;
-    case OPT_SHARD: o->shard = optarg; break;
-    case OPT_LISTEN: o->listen = optarg; break;
-    case OPT_RESYNC: o->resync = optarg; break;
-    case OPT_POLL: o->poll = optarg; break;
-    case OPT_PUSH_AUTH: o->push_auth = optarg; break;
-    case OPT_MAX_INFLIGHT: return set_number(cmd, "--max-inflight", optarg, 1, &o->max_inflight);
-    case OPT_QPS: return set_number(cmd, "--qps", optarg, 0, &o->qps);
-    case OPT_MAX_REMOVALS: return set_number(cmd, "--max-removals", optarg, 0, &o->max_removals);
-    case OPT_ALLOW_MASS_REMOVAL: o->allow_mass_removal = true; break;
-    case OPT_DETAILED_EXITCODE: o->detailed_exitcode = true; break;
-    case OPT_DRY_RUN: o->dry_run = true; break;
-    case OPT_OUTPUT: return set_output(cmd, optarg, &o->output);
-    case OPT_LOG_FORMAT: return set_log_format(cmd, optarg, &o->log_json);
-    case 'v': o->verbose++; break;
-    default: return -1;
+    case OPT_SOURCE:
+        o->source = optarg;
+        break;
+    case OPT_STATE:
+        o->state = optarg;
+        break;
+    case OPT_CONFIG:
+        o->config = optarg;
+        break;
+    case OPT_PROJECT:
+        o->project = optarg;
+        break;
+    case OPT_REGION:
+        o->region = optarg;
+        break;
+    case OPT_LIVE_STATE:
+        o->live_state = optarg;
+        break;
+    case OPT_SHARD:
+        o->shard = optarg;
+        break;
+    case OPT_LISTEN:
+        o->listen = optarg;
+        break;
+    case OPT_RESYNC:
+        o->resync = optarg;
+        break;
+    case OPT_POLL:
+        o->poll = optarg;
+        break;
+    case OPT_PUSH_AUTH:
+        o->push_auth = optarg;
+        break;
+    case OPT_MAX_INFLIGHT:
+        return set_number(cmd, "--max-inflight", optarg, 1, &o->max_inflight);
+    case OPT_QPS:
+        return set_number(cmd, "--qps", optarg, 0, &o->qps);
+    case OPT_MAX_REMOVALS:
+        return set_number(cmd, "--max-removals", optarg, 0, &o->max_removals);
+    case OPT_ALLOW_MASS_REMOVAL:
+        o->allow_mass_removal = true;
+        break;
+    case OPT_DETAILED_EXITCODE:
+        o->detailed_exitcode = true;
+        break;
+    case OPT_DRY_RUN:
+        o->dry_run = true;
+        break;
+    case OPT_OUTPUT:
+        return set_output(cmd, optarg, &o->output);
+    case OPT_LOG_FORMAT:
+        return set_log_format(cmd, optarg, &o->log_json);
+    case 'v':
+        o->verbose++;
+        break;
+    default:
+        return -1;
     }
     return 0;
 }

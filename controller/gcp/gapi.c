@@ -236,8 +236,7 @@ static void list_finish(struct list_call *c, int err, const char *msg)
 
 static int list_page(struct list_call *c, const char *token);
 
-static void list_done(struct gcp_req *req, int err, long status, const struct buf *body,
-                      void *data)
+static void list_done(struct gcp_req *req, int err, long status, const struct buf *body, void *data)
 {
     struct list_call *c = data;
     struct err_detail ed = {0};
@@ -311,8 +310,7 @@ struct sa_call {
     void *data;
 };
 
-static void sa_done(struct gcp_req *req, int err, long status, const struct buf *body,
-                    void *data)
+static void sa_done(struct gcp_req *req, int err, long status, const struct buf *body, void *data)
 {
     struct sa_call *c = data;
     struct gres_sa sa = {0};

@@ -59,8 +59,7 @@ int ledger_store_load(const char *state_url, struct ledger *ret, struct err_list
     ledger_init(ret);
     if (str_has_prefix(state_url, "gs://")) {
         err_list_add(errs, ERR_UNSUPPORTED, NULL, 0, 0, NULL,
-                     "state '%s': gs:// ledgers are not supported by this command yet",
-                     state_url);
+                     "state '%s': gs:// ledgers are not supported by this command yet", state_url);
         return ERR_UNSUPPORTED;
     }
     d = opendir(dir);
@@ -117,8 +116,7 @@ static int lock_dir(const char *dir, struct err_list *errs)
     }
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-        err_list_add(errs, ERR_IO, path, 0, 0, NULL, "cannot lock the ledger: %s",
-                     strerror(errno));
+        err_list_add(errs, ERR_IO, path, 0, 0, NULL, "cannot lock the ledger: %s", strerror(errno));
         if (fd >= 0)
             close(fd);
         fd = -1;

@@ -29,7 +29,7 @@ enum wstate { W_IDLE, W_WRITING, W_WAITING, W_REREADING, W_DONE, W_FAILED };
 
 struct rwrite {
     struct rec *rec;
-    size_t res;  /* index in live */
+    size_t res; /* index in live */
     enum wstate state;
     struct backoff bo;
     uv_timer_t timer;
@@ -133,8 +133,7 @@ static void read_done(void *data, int err, long status, const char *errmsg,
         phase_decide(r);
 }
 
-static void ident_done(void *data, int err, long status, const char *errmsg,
-                       struct gres_run *run)
+static void ident_done(void *data, int err, long status, const char *errmsg, struct gres_run *run)
 {
     struct ident_read *d = data;
     struct rec *r = d->rec;
@@ -383,8 +382,7 @@ struct idw {
     size_t i; /* in plan.idents */
 };
 
-static void identity_failed(struct rec *r, const struct plan_identity *id, int err,
-                            const char *msg)
+static void identity_failed(struct rec *r, const struct plan_identity *id, int err, const char *msg)
 {
     struct plan_app *a = plan_find_app(&r->plan, id->app);
 

@@ -49,8 +49,8 @@ struct rec_stats {
 typedef void rec_done_cb(struct rec *r, void *data);
 
 struct rec_opts {
-    bool write;        /* apply: write the corrections; false: plan only */
-    const char *state; /* ledger URL for writes (file:// or a path) */
+    bool write;                    /* apply: write the corrections; false: plan only */
+    const char *state;             /* ledger URL for writes (file:// or a path) */
     unsigned max_conflict_retries; /* 409 rounds per resource; 0 means 5 */
     uint64_t conflict_base_ms;     /* first backoff ceiling; 0 means 200 */
 };

@@ -29,11 +29,11 @@ struct src_file {
 };
 
 struct src_snapshot {
-    char *root; /* as given; owned */
+    char *root;             /* as given; owned */
     struct src_file *files; /* sorted by path */
     size_t n, cap;
-    char *revision; /* owned; NULL until computed */
-    bool complete;  /* false: something could not be read (see errs) */
+    char *revision;       /* owned; NULL until computed */
+    bool complete;        /* false: something could not be read (see errs) */
     struct err_list errs; /* file-level problems, file = path */
 };
 

@@ -107,10 +107,17 @@ static void test_str_to_ll(void **state)
         int rc;
         long long want;
     } rows[] = {
-        {"0", 0, 10, 0, 0},         {"10", 0, 10, 0, 10},       {"11", 0, 10, ERR_LIMIT, 0},
-        {"-1", 0, 10, ERR_LIMIT, 0}, {"-5", -10, 10, 0, -5},    {"", 0, 10, ERR_PARSE, 0},
-        {"12abc", 0, 100, ERR_PARSE, 0}, {" 1", 0, 10, ERR_PARSE, 0}, {"+1", 0, 10, ERR_PARSE, 0},
-        {"99999999999999999999", 0, 10, ERR_LIMIT, 0}, {"0x10", 0, 100, ERR_PARSE, 0},
+        {"0", 0, 10, 0, 0},
+        {"10", 0, 10, 0, 10},
+        {"11", 0, 10, ERR_LIMIT, 0},
+        {"-1", 0, 10, ERR_LIMIT, 0},
+        {"-5", -10, 10, 0, -5},
+        {"", 0, 10, ERR_PARSE, 0},
+        {"12abc", 0, 100, ERR_PARSE, 0},
+        {" 1", 0, 10, ERR_PARSE, 0},
+        {"+1", 0, 10, ERR_PARSE, 0},
+        {"99999999999999999999", 0, 10, ERR_LIMIT, 0},
+        {"0x10", 0, 100, ERR_PARSE, 0},
         {"50", 0, 1000000000LL, 0, 50},
     };
     (void)state;
@@ -162,9 +169,9 @@ static void test_xgrow(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_err_names),   cmocka_unit_test(test_err_format),
+        cmocka_unit_test(test_err_names),      cmocka_unit_test(test_err_format),
         cmocka_unit_test(test_err_list_grows), cmocka_unit_test(test_buf_cap),
-        cmocka_unit_test(test_str_to_ll),   cmocka_unit_test(test_str_helpers),
+        cmocka_unit_test(test_str_to_ll),      cmocka_unit_test(test_str_helpers),
         cmocka_unit_test(test_xgrow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -116,8 +116,8 @@ static void test_run_decode(void **state)
         int job, rc;
         const char *sa, *err_path;
     } rows[] = {
-        {"{\"name\":\"n\",\"template\":{\"serviceAccount\":\"a@p.iam.gserviceaccount.com\"}}", 0,
-         0, "a@p.iam.gserviceaccount.com", NULL},
+        {"{\"name\":\"n\",\"template\":{\"serviceAccount\":\"a@p.iam.gserviceaccount.com\"}}", 0, 0,
+         "a@p.iam.gserviceaccount.com", NULL},
         {"{\"name\":\"n\",\"template\":{}}", 0, 0, NULL, NULL},
         {"{\"name\":\"n\"}", 0, 0, NULL, NULL},
         {"{\"name\":\"n\",\"template\":{\"template\":{\"serviceAccount\":\"j@p.iam.gserviceaccount."

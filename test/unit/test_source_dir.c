@@ -176,9 +176,12 @@ static void test_single_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reads_documents_only), cmocka_unit_test(test_revision_tracks_content),
-        cmocka_unit_test(test_symlinks),             cmocka_unit_test(test_file_cap),
-        cmocka_unit_test(test_missing_root),         cmocka_unit_test(test_single_file),
+        cmocka_unit_test(test_reads_documents_only),
+        cmocka_unit_test(test_revision_tracks_content),
+        cmocka_unit_test(test_symlinks),
+        cmocka_unit_test(test_file_cap),
+        cmocka_unit_test(test_missing_root),
+        cmocka_unit_test(test_single_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
