@@ -152,6 +152,8 @@ char *ledger_encode(const struct ledger *l);
 char *ledger_app_encode(const struct ledger_app *a);
 int ledger_app_decode(const char *json, size_t len, struct ledger_app *ret, struct err_detail *err);
 void ledger_app_release(struct ledger_app *a);
+/* Deep copy into *ret (initialised by the call). */
+void ledger_app_copy(struct ledger_app *ret, const struct ledger_app *src);
 
 /* ---- plan ---- */
 

@@ -67,7 +67,6 @@ char *plan_cond_label(const struct iam_cond *c);
 /* Ledger records. */
 void ledger_entry_copy(struct ledger_entry *ret, const struct ledger_entry *src);
 void ledger_entry_release(struct ledger_entry *e);
-void ledger_app_copy(struct ledger_app *ret, const struct ledger_app *src);
 /* Appends a copy of e to a. */
 void ledger_app_push_copy(struct ledger_app *a, const struct ledger_entry *e);
 /* Removes the record of app from l (no-op when absent). */

@@ -63,7 +63,6 @@ void cli_print_errs(FILE *out, const struct err_list *l, const char *prefix);
 /* Reads a whole file of at most max bytes; NULL with a message on stderr. */
 char *cli_read_file(const char *cmd, const char *path, size_t max, size_t *ret_len);
 
-#define CLI_DEFAULT_STATE "./.roam/state"
 
 struct oam_config;
 struct guard_opts;
@@ -72,8 +71,12 @@ struct guard_opts;
 int cli_load_config(const char *cmd, const char *path, struct oam_config *cfg);
 /* Safety options from the flags and the config. */
 void cli_guard_opts(const struct cli_opts *o, const struct oam_config *cfg, struct guard_opts *ret);
-/* One live pass against Google's APIs: `plan` (apply false) or `apply`. */
-int cli_live_pass(struct cli_opts *o, bool apply);
+/* One pass: `plan` (apply false; offline with --live-state) or `apply`. */
+int cli_pass(struct cli_opts *o, bool apply);
+struct iam_live;
+/* Reads a --live-state export; prints problems.  live is initialised either
+ * way. */
+int cli_load_live(const char *cmd, const char *path, struct iam_live *live);
 
 int cmd_validate(struct cli_opts *o);
 int cmd_apply(struct cli_opts *o);

@@ -1,13 +1,21 @@
 /*
  * reconcile.c - one reconcile pass on the loop (see reconcile.h).
  *
- * The pass is a small state machine driven by request callbacks: READ (all
- * reads in flight; the transport queues them behind --max-inflight and
- * --qps), then DECIDE (pure, synchronous), then WRITE (one write per changed
+ * The pass is a small state machine driven by callbacks: READ (all reads in
+ * flight; the transport queues them behind --max-inflight and --qps), then
+ * DECIDE (pure, synchronous), then INTENT (for every app about to change
+ * IAM, a ledger record that already owns what it is about to grant: the
+ * union of its old and new records), then WRITE (one write per changed
  * resource, all in flight together; a 409 sends that resource back through a
- * jittered timer and a re-read), then RECORD (ledger records, synchronous
- * file writes).  `outstanding` counts the callbacks still due; when it
- * reaches zero the phase ends.
+ * jittered timer and a re-read), then RECORD (each app's final record).
+ * `outstanding` counts the callbacks still due; when it reaches zero the
+ * phase ends.
+ *
+ * Why the intent record: a crash between an IAM write and the ledger write
+ * would otherwise leave a binding roam granted but does not know it owns;
+ * the next pass would take it for someone else's and never revoke it.  With
+ * the intent written first, the next pass finds every such binding owned
+ * (present: kept or pruned as the source says; absent: re-added or dropped).
  *
  * On a 409 the resource's planned changes are re-applied to the freshly read
  * policy (CONTRACTS.md §1.2: "re-apply the desired change") instead of
@@ -22,7 +30,7 @@
 #include <string.h>
 
 #include "api/common/xalloc.h"
-#include "controller/reconcile/ledger_store.h"
+#include "controller/reconcile/lstore.h"
 #include "controller/runtime/backoff.h"
 
 enum wstate { W_IDLE, W_WRITING, W_WAITING, W_REREADING, W_DONE, W_FAILED };
@@ -59,6 +67,8 @@ struct rec {
     size_t n_idr;
     struct plan_run_identity *idents;
     struct idw *idw; /* identity write contexts, per plan.idents */
+    struct app_ctx *actx; /* ledger write contexts, per plan.apps */
+    bool *no_intent;      /* per plan.apps: the intent failed, nothing written */
 
     struct plan plan;
     bool planned;
@@ -73,6 +83,8 @@ struct rec {
 
 struct idw;
 static void phase_decide(struct rec *r);
+static void phase_intent(struct rec *r);
+static void phase_write(struct rec *r);
 static void phase_record(struct rec *r);
 static void start_write(struct rwrite *w);
 static void start_reread(struct rwrite *w);
@@ -215,6 +227,7 @@ static int phase_read(struct rec *r)
 /* ---- decide ---- */
 
 static void start_identity_writes(struct rec *r);
+struct app_ctx;
 
 static void phase_decide(struct rec *r)
 {
@@ -238,6 +251,93 @@ static void phase_decide(struct rec *r)
         finish(r);
         return;
     }
+    phase_intent(r);
+}
+
+/* ---- intent ---- */
+
+/* Does the app have changes in the plan (or an identity to enforce)? */
+static bool app_changes(const struct rec *r, const char *app)
+{
+    for (size_t i = 0; i < r->plan.n_changes; i++)
+        if (r->plan.changes[i].app != NULL && strcmp(r->plan.changes[i].app, app) == 0)
+            return true;
+    return false;
+}
+
+struct app_ctx {
+    struct rec *rec;
+    size_t i; /* in plan.apps */
+};
+
+static void intent_done(struct lstore *s, int err, const char *errmsg, void *data)
+{
+    struct app_ctx *c = data;
+    struct rec *r = c->rec;
+
+    (void)s;
+    if (err < 0) {
+        /* Without the intent recorded, writing could lose ownership. */
+        struct plan_app *a = &r->plan.apps[c->i];
+        a->status = PLAN_APP_FAILED;
+        r->no_intent[c->i] = true;
+        err_list_add(&a->errs, err, NULL, 0, 0, NULL,
+                     "cannot record intent in the ledger, nothing written: %s",
+                     errmsg != NULL ? errmsg : err_str(err));
+    } else {
+        r->stats.ledger_writes++;
+    }
+    if (--r->outstanding == 0)
+        phase_write(r);
+}
+
+static void phase_intent(struct rec *r)
+{
+    const struct ledger *before = r->req.ledger;
+
+    r->actx = xcalloc(r->plan.n_apps + 1, sizeof(*r->actx));
+    r->no_intent = xcalloc(r->plan.n_apps + 1, sizeof(*r->no_intent));
+    for (size_t i = 0; i < r->plan.n_apps; i++) {
+        const struct plan_app *a = &r->plan.apps[i];
+        const struct ledger_app *b = before != NULL ? ledger_find_app(before, a->name) : NULL;
+        const struct ledger_app *after = ledger_find_app(&r->plan.ledger, a->name);
+        struct ledger_app intent;
+
+        r->actx[i] = (struct app_ctx){r, i};
+        if (a->status == PLAN_APP_REJECTED || a->status == PLAN_APP_FAILED || after == NULL ||
+            !app_changes(r, a->name))
+            continue;
+        ledger_app_union(&intent, after, b);
+        if (lstore_put(r->opts.store, &intent, intent_done, &r->actx[i]) == 0)
+            r->outstanding++;
+        ledger_app_release(&intent);
+    }
+    if (r->outstanding == 0)
+        phase_write(r);
+}
+
+/* ---- writes ---- */
+
+/* Changes of apps that failed (intent not recorded, read errors) are not
+ * written. */
+static void drop_failed_changes(struct rec *r)
+{
+    bool *keep = xcalloc(r->plan.n_changes + 1, sizeof(*keep));
+    bool any = false;
+
+    for (size_t i = 0; i < r->plan.n_changes; i++) {
+        const struct plan_app *a = plan_find_app(&r->plan, r->plan.changes[i].app);
+        keep[i] = a == NULL || a->status != PLAN_APP_FAILED;
+        any = any || !keep[i];
+    }
+    if (any)
+        plan_keep_changes(&r->plan, keep);
+    free(keep);
+}
+
+static void phase_write(struct rec *r)
+{
+    drop_failed_changes(r);
     r->w = xcalloc(r->live.n + 1, sizeof(*r->w));
     for (size_t i = 0; i < r->live.n; i++) {
         struct rwrite *w = &r->w[i];
@@ -482,48 +582,68 @@ static bool *mark_written(struct rec *r)
     return keep;
 }
 
+static void record_done(struct lstore *s, int err, const char *errmsg, void *data)
+{
+    struct app_ctx *c = data;
+    struct rec *r = c->rec;
+
+    (void)s;
+    if (err < 0)
+        err_list_add(&r->errs, err, NULL, 0, 0, r->plan.apps[c->i].name,
+                     "cannot write the ledger record: %s", errmsg != NULL ? errmsg : err_str(err));
+    else
+        r->stats.ledger_writes++;
+    if (--r->outstanding == 0)
+        finish(r);
+}
+
 /* Resources an app's writes succeeded on (its record's entries there are
  * the plan's); every other resource keeps the old entries. */
-static void record_app(struct rec *r, const char *app, const struct ledger_app *before,
-                       const struct ledger_app *after)
+static void record_app(struct rec *r, size_t ai, const struct ledger_app *before,
+                       const struct ledger_app *after, const char **ok, size_t n_ok)
 {
-    const char **ok = xcalloc(r->live.n + 1, sizeof(*ok));
-    size_t n_ok = 0;
+    const char *app = r->plan.apps[ai].name;
     struct ledger_app merged;
+    int rc = 1;
 
-    for (size_t i = 0; i < r->live.n; i++)
-        if (r->w[i].state == W_DONE || (r->w[i].state == W_IDLE && r->read_err[i] == NULL))
-            ok[n_ok++] = r->live.names[i];
     ledger_app_merge(&merged, app, before, after, ok, n_ok);
-    if (merged.n == 0 && before != NULL) {
-        if (ledger_store_delete(r->opts.state, app, &r->errs) == 0)
-            r->stats.ledger_writes++;
-    } else if (merged.n > 0 || before != NULL) {
-        if (ledger_store_put(r->opts.state, &merged, &r->errs) == 0)
-            r->stats.ledger_writes++;
-    }
+    if (merged.n == 0 && before != NULL)
+        rc = lstore_delete(r->opts.store, app, record_done, &r->actx[ai]);
+    else if (merged.n > 0 || before != NULL || after != NULL)
+        rc = lstore_put(r->opts.store, &merged, record_done, &r->actx[ai]);
+    if (rc == 0)
+        r->outstanding++;
+    else if (rc < 0)
+        err_list_add(&r->errs, rc, NULL, 0, 0, app, "cannot write the ledger record");
     ledger_app_release(&merged);
-    free(ok);
 }
 
 static void phase_record(struct rec *r)
 {
     const struct ledger *before = r->req.ledger;
     bool *keep = mark_written(r);
+    const char **ok = xcalloc(r->live.n + 1, sizeof(*ok));
+    size_t n_ok = 0;
 
-    /* Every app the plan speaks of, and every app the ledger held. */
+    for (size_t i = 0; i < r->live.n; i++)
+        if (r->w[i].state == W_DONE || (r->w[i].state == W_IDLE && r->read_err[i] == NULL))
+            ok[n_ok++] = r->live.names[i];
     for (size_t i = 0; i < r->plan.n_apps; i++) {
         const struct plan_app *a = &r->plan.apps[i];
         const struct ledger_app *b = before != NULL ? ledger_find_app(before, a->name) : NULL;
-        const struct ledger_app *after = ledger_find_app(&r->plan.ledger, a->name);
 
         if (a->status == PLAN_APP_REJECTED)
             continue;
-        record_app(r, a->name, b, after);
+        /* An app that could not record its intent wrote nothing: its old
+         * record stands as it was. */
+        record_app(r, i, b, ledger_find_app(&r->plan.ledger, a->name), ok,
+                   r->no_intent[i] ? 0 : n_ok);
     }
+    free(ok);
     plan_keep_changes(&r->plan, keep);
     free(keep);
-    finish(r);
+    if (r->outstanding == 0)
+        finish(r);
 }
 
 /* ---- public ---- */
@@ -583,6 +703,8 @@ void rec_free(struct rec *r)
     free(r->idr);
     free(r->idents);
     free(r->idw);
+    free(r->actx);
+    free(r->no_intent);
     iam_live_release(&r->live);
     plan_release(&r->plan);
     err_list_release(&r->errs);

@@ -13,6 +13,9 @@
  *      policy and retry with jittered backoff within a budget; no
  *      verification reads.  A failure on one resource fails the apps that
  *      had changes there and nothing else;
+ *   3a. before writing, every app about to change IAM records its intent: a
+ *      ledger record owning both what it owned and what it is granting, so
+ *      a crash between the IAM write and the ledger write loses nothing;
  *   4. record: every app whose writes all succeeded gets the plan's ledger
  *      record; an app with a failed write keeps its old record except for
  *      the resources written successfully, so ownership of what was written
@@ -48,9 +51,11 @@ struct rec_stats {
 
 typedef void rec_done_cb(struct rec *r, void *data);
 
+struct lstore;
+
 struct rec_opts {
     bool write;                    /* apply: write the corrections; false: plan only */
-    const char *state;             /* ledger URL for writes (file:// or a path) */
+    struct lstore *store;          /* the ledger, for writes; borrowed */
     unsigned max_conflict_retries; /* 409 rounds per resource; 0 means 5 */
     uint64_t conflict_base_ms;     /* first backoff ceiling; 0 means 200 */
 };

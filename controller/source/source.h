@@ -39,6 +39,8 @@ struct src_snapshot {
 
 void src_snapshot_init(struct src_snapshot *s);
 void src_snapshot_release(struct src_snapshot *s);
+/* Deep copy into *ret (initialised by the call). */
+void src_snapshot_copy(struct src_snapshot *ret, const struct src_snapshot *src);
 
 /*
  * Reads a directory tree (or a single file, taken whatever its name) into

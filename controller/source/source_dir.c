@@ -58,6 +58,26 @@ void src_snapshot_release(struct src_snapshot *s)
     src_snapshot_init(s);
 }
 
+void src_snapshot_copy(struct src_snapshot *ret, const struct src_snapshot *src)
+{
+    src_snapshot_init(ret);
+    ret->root = xstrdup_or_null(src->root);
+    ret->revision = xstrdup_or_null(src->revision);
+    ret->complete = src->complete;
+    err_list_extend(&ret->errs, &src->errs);
+    ret->files = xcalloc(src->n + 1, sizeof(*ret->files));
+    ret->cap = src->n + 1;
+    for (size_t i = 0; i < src->n; i++) {
+        const struct src_file *f = &src->files[i];
+        char *data = xmalloc(f->len + 1);
+
+        memcpy(data, f->data, f->len);
+        data[f->len] = '\0';
+        ret->files[i] = (struct src_file){xstrdup(f->path), data, f->len};
+    }
+    ret->n = src->n;
+}
+
 const char *src_dir_path(const char *url)
 {
     if (str_has_prefix(url, "file://"))
