@@ -24,6 +24,8 @@
 #define CAP_MEMBERS_PER_BINDING 1500u /* IAM: 1,500 principals per policy */
 #define CAP_SOURCE_FILES 10000u
 #define CAP_SOURCE_BYTES (64u * 1024u * 1024u)
+#define CAP_GIT_TREE_ENTRIES 1000000u     /* tree entries walked in a git source, any kind */
+#define CAP_GIT_FETCH_BYTES (4ull << 30)  /* bytes received by one git fetch */
 #define CAP_NAME_BYTES 1024u              /* names, roles, members */
 #define CAP_CONDITION_BYTES (16u * 1024u) /* an IAM condition's expression (and title...) */
 

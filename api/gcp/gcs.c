@@ -37,7 +37,7 @@ void gcs_endpoint_init(struct gcs_endpoint *ep, const char *emulator_host, const
     memset(ep, 0, sizeof(*ep));
     if (emulator_host != NULL && emulator_host[0] != '\0') {
         char *url = strstr(emulator_host, "://") != NULL ? xstrdup(emulator_host)
-                                                        : xasprintf("http://%s", emulator_host);
+                                                         : xasprintf("http://%s", emulator_host);
         ep->base = with_slash(url);
         ep->no_auth = true;
         free(url);
@@ -62,8 +62,7 @@ static bool bucket_ok(const char *b, size_t n)
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = b[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-              c == '.'))
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
             return false;
     }
     return true;
@@ -77,10 +76,10 @@ static bool has_control(const char *s)
     return false;
 }
 
-static int bad_location(char **ret_errmsg, const char *fmt, const char *url)
+static int bad_location(char **ret_errmsg, const char *url, const char *why)
 {
     if (ret_errmsg != NULL)
-        *ret_errmsg = xasprintf(fmt, url);
+        *ret_errmsg = xasprintf("'%s': %s", url, why);
     return ERR_INVAL;
 }
 
@@ -91,17 +90,16 @@ int gcs_location_parse(const char *url, struct gcs_location *ret, char **ret_err
 
     memset(ret, 0, sizeof(*ret));
     if (!str_has_prefix(url, "gs://"))
-        return bad_location(ret_errmsg, "'%s' is not a gs://bucket/prefix URL", url);
+        return bad_location(ret_errmsg, url, "not a gs://bucket/prefix URL");
     if (has_control(url))
-        return bad_location(ret_errmsg, "'%s': control characters in a gs:// URL", url);
+        return bad_location(ret_errmsg, url, "control characters in a gs:// URL");
     b = url + strlen("gs://");
     slash = strchr(b, '/');
     n = slash != NULL ? (size_t)(slash - b) : strlen(b);
     if (!bucket_ok(b, n))
-        return bad_location(ret_errmsg,
-                            "'%s': the bucket name must be 3 to 222 characters of a-z, 0-9, "
-                            "'-', '_' and '.'",
-                            url);
+        return bad_location(ret_errmsg, url,
+                            "the bucket name must be 3 to 222 characters of a-z, 0-9, '-', '_' "
+                            "and '.'");
     ret->bucket = xstrndup(b, n);
     if (slash == NULL || slash[1] == '\0')
         ret->prefix = xstrdup("");
@@ -188,10 +186,10 @@ char *gcs_list_url(const struct gcs_endpoint *ep, const char *bucket, const char
     char *fields = gcs_encode("nextPageToken,items(name,generation,size)");
     char *url;
 
-    url = xasprintf("%sstorage/v1/b/%s/o?%s%s%smaxResults=%u&fields=%s&prettyPrint=false%s%s",
-                    ep->base, b, p != NULL ? "prefix=" : "", p != NULL ? p : "",
-                    p != NULL ? "&" : "", max_results, fields, t != NULL ? "&pageToken=" : "",
-                    t != NULL ? t : "");
+    url =
+        xasprintf("%sstorage/v1/b/%s/o?%s%s%smaxResults=%u&fields=%s&prettyPrint=false%s%s",
+                  ep->base, b, p != NULL ? "prefix=" : "", p != NULL ? p : "", p != NULL ? "&" : "",
+                  max_results, fields, t != NULL ? "&pageToken=" : "", t != NULL ? t : "");
     free(fields);
     free(t);
     free(p);
@@ -220,8 +218,9 @@ char *gcs_upload_url(const struct gcs_endpoint *ep, const char *bucket, const ch
     char *b = gcs_encode(bucket), *o = gcs_encode(name), *url;
 
     if (if_generation_match >= 0)
-        url = xasprintf("%supload/storage/v1/b/%s/o?uploadType=media&name=%s&ifGenerationMatch=%lld",
-                        ep->base, b, o, if_generation_match);
+        url =
+            xasprintf("%supload/storage/v1/b/%s/o?uploadType=media&name=%s&ifGenerationMatch=%lld",
+                      ep->base, b, o, if_generation_match);
     else
         url = xasprintf("%supload/storage/v1/b/%s/o?uploadType=media&name=%s", ep->base, b, o);
     free(o);
@@ -397,8 +396,7 @@ out_decref:
     return rc;
 }
 
-int gcs_object_decode(const char *json, size_t len, struct gcs_object *ret,
-                      struct err_detail *err)
+int gcs_object_decode(const char *json, size_t len, struct gcs_object *ret, struct err_detail *err)
 {
     json_t *root;
     int rc;

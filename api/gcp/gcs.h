@@ -104,9 +104,9 @@ char *gcs_object_url(const struct gcs_endpoint *ep, const char *bucket, const ch
 
 /* What roam reads of an Object. */
 struct gcs_object {
-    char *name;            /* owned */
-    long long generation;  /* > 0 */
-    long long size;        /* bytes; -1 when the answer did not say */
+    char *name;           /* owned */
+    long long generation; /* > 0 */
+    long long size;       /* bytes; -1 when the answer did not say */
 };
 
 struct gcs_objects {
@@ -136,8 +136,7 @@ int gcs_list_decode(const char *json, size_t len, gcs_keep_fn *keep, void *keep_
 
 /* Decodes an Object (the answer of an upload or a metadata GET) into *ret
  * (initialised by the call).  Returns 0 or ERR_PARSE with a path in *err. */
-int gcs_object_decode(const char *json, size_t len, struct gcs_object *ret,
-                      struct err_detail *err);
+int gcs_object_decode(const char *json, size_t len, struct gcs_object *ret, struct err_detail *err);
 
 /* Parses a generation (a decimal int64 > 0, e.g. an `x-goog-generation`
  * header).  Returns 0, ERR_PARSE or ERR_LIMIT (*ret untouched on error). */

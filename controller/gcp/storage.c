@@ -125,8 +125,7 @@ static void list_finish(struct call *c, int err, const char *msg)
     call_free(c);
 }
 
-static void list_done(struct gcp_req *req, int err, long status, const struct buf *body,
-                      void *data)
+static void list_done(struct gcp_req *req, int err, long status, const struct buf *body, void *data)
 {
     struct call *c = data;
     struct err_detail ed = {0};

@@ -143,7 +143,7 @@ static void finish(struct src *s, int err, const char *msg, bool changed)
 
     s->busy = false;
     s->cb = NULL;
-    cb(s, err, msg, s->have_snap ? &s->snap : NULL, changed, s->data);
+    cb(s, err, msg, src_last(s), changed, s->data);
 }
 
 static void work_done(uv_work_t *w, int status)
@@ -177,12 +177,7 @@ static void bucket_done(struct src_bucket *b, int err, const char *errmsg,
     struct src *s = data;
 
     (void)b;
-    if (err == 0 && snap != NULL) {
-        /* The bucket source owns its snapshot; keep a copy of ours. */
-        src_snapshot_release(&s->snap);
-        src_snapshot_copy(&s->snap, snap);
-        s->have_snap = true;
-    }
+    (void)snap; /* the bucket source keeps it: src_last() returns its own */
     finish(s, err, errmsg, err == 0 && changed);
 }
 
@@ -220,6 +215,8 @@ const char *src_url(const struct src *s)
 
 const struct src_snapshot *src_last(const struct src *s)
 {
+    if (s->kind == SRC_BUCKET)
+        return src_bucket_snapshot(s->bucket); /* not copied: documents held once */
     return s->have_snap ? &s->snap : NULL;
 }
 
