@@ -60,4 +60,7 @@
 #define CAP_JWKS_KEYS 64u             /* keys in the set */
 #define CAP_METRIC_SERIES 10000u      /* label sets per metric; more are dropped */
 
+/* Sharding (controller/runtime/shard): --shard I/N, CLOUD_RUN_TASK_COUNT. */
+#define CAP_SHARD_COUNT 10000u /* Cloud Run runs at most 10,000 tasks per job */
+
 #endif

@@ -69,13 +69,13 @@ enum wq_prio {
 #define WQ_DEFAULT_BACKOFF_CAP_MS 300000u /* 5 minutes: half the default resync */
 
 struct wq_config {
-    unsigned workers;         /* keys handled at once; 0 = WQ_DEFAULT_WORKERS */
-    double rate;              /* starts per second; 0 = no limit */
-    unsigned burst;           /* token bucket size; 0 = 1 (strict spacing) */
-    uint64_t backoff_base_ms; /* ceiling of the first retry delay; 0 = default */
-    uint64_t backoff_cap_ms;  /* largest ceiling; 0 = default (raised to base) */
+    unsigned workers;          /* keys handled at once; 0 = WQ_DEFAULT_WORKERS */
+    double rate;               /* starts per second; 0 = no limit */
+    unsigned burst;            /* token bucket size; 0 = 1 (strict spacing) */
+    uint64_t backoff_base_ms;  /* ceiling of the first retry delay; 0 = default */
+    uint64_t backoff_cap_ms;   /* largest ceiling; 0 = default (raised to base) */
     const struct clock *clock; /* borrowed, must outlive the queue; NULL = system */
-    uint64_t seed;            /* jitter; 0 = from uv_hrtime() */
+    uint64_t seed;             /* jitter; 0 = from uv_hrtime() */
 };
 
 struct wq;
@@ -110,7 +110,7 @@ int wq_add(struct wq *q, const char *key, enum wq_prio prio);
 /*
  * Ends the run of it.  err >= 0: success, the key's failure count resets.
  * err < 0: the key is retried after its backoff delay.  Pass err < 0 only
- * for failures worth retrying (err_is_transient(), a 409); a permanent
+ * for failures worth retrying (ERR_TRANSIENT, a 409 conflict); a permanent
  * failure is a status, not a retry, and should be reported with 0.  If the
  * key was added while running it is queued again (for an event add, at
  * once even after a failure).  Returns the retry delay in milliseconds (0
