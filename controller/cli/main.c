@@ -66,6 +66,10 @@ int main(int argc, char **argv)
         if (cli_parse(cmds[i].name, argc - 1, argv + 1, &o) < 0)
             return 1;
         log_init(o.log_json ? LOG_JSON : LOG_TEXT, o.verbose);
+        /* Commands print their result on stdout; logs stay on stderr so the
+         * result can be piped.  `serve` logs to stdout (Cloud Logging). */
+        if (strcmp(cmds[i].name, "serve") != 0)
+            log_set_sink(stderr);
         return cmds[i].fn(&o);
     }
     fprintf(stderr, "roam: unknown command '%s'\n\n", argv[1]);

@@ -31,6 +31,7 @@
 
 #include "api/common/xalloc.h"
 #include "controller/reconcile/lstore.h"
+#include "controller/runtime/log.h"
 #include "controller/runtime/backoff.h"
 
 enum wstate { W_IDLE, W_WRITING, W_WAITING, W_REREADING, W_DONE, W_FAILED };
@@ -359,8 +360,12 @@ static void phase_write(struct rec *r)
 
 /* ---- writes ---- */
 
+static void audit(struct rec *r, const char *resource, const char *etag_before,
+                  const char *etag_after, const char *error);
+
 static void write_failed(struct rwrite *w, const char *msg)
 {
+    audit(w->rec, w->rec->live.names[w->res], w->rec->live.policies[w->res].etag, NULL, msg);
     w->state = W_FAILED;
     w->err = xstrdup(msg);
     w->rec->stats.resources_failed++;
@@ -377,6 +382,32 @@ static void retry_timer(uv_timer_t *t)
     start_reread(t->data);
 }
 
+/* The audit trail: one entry per binding written (or that failed). */
+static void audit(struct rec *r, const char *resource, const char *etag_before,
+                  const char *etag_after, const char *error)
+{
+    for (size_t i = 0; i < r->plan.n_changes; i++) {
+        const struct plan_change *c = &r->plan.changes[i];
+        struct log_audit a = {0};
+
+        if (strcmp(c->resource, resource) != 0)
+            continue;
+        a.app = c->app;
+        a.resource = c->resource;
+        a.role = c->role;
+        a.member = c->member;
+        a.condition = c->cond != NULL ? (c->cond->title != NULL ? c->cond->title
+                                                                  : c->cond->expression)
+                                      : NULL;
+        a.action = plan_action_name(c->action);
+        a.revision = r->req.revision;
+        a.etag_before = etag_before;
+        a.etag_after = etag_after;
+        a.error = error;
+        log_audit(&a);
+    }
+}
+
 static void write_done(void *data, int err, long status, const char *errmsg,
                        struct iam_policy *policy)
 {
@@ -386,6 +417,7 @@ static void write_done(void *data, int err, long status, const char *errmsg,
 
     (void)status;
     if (err == 0) {
+        audit(r, r->live.names[w->res], r->live.policies[w->res].etag, policy->etag, NULL);
         /* Keep the answer: its etag is the current one (no re-read). */
         iam_policy_release(&r->live.policies[w->res]);
         r->live.policies[w->res] = *policy;
@@ -501,6 +533,12 @@ static void identity_done(void *data, int err, long status, const char *errmsg,
 
     (void)status;
     (void)run;
+    log_audit(&(struct log_audit){.app = id->app,
+                                  .resource = id->resource,
+                                  .member = id->want,
+                                  .action = "set-identity",
+                                  .revision = r->req.revision,
+                                  .error = err == 0 ? NULL : errmsg});
     if (err == 0)
         id->written = true;
     else
