@@ -19,6 +19,7 @@
  */
 #include "plan.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -279,17 +280,26 @@ struct dres {
     struct drange refs, auth, ident;
 };
 
-static bool declarer(struct diff *df, size_t app, bool mark)
+static bool declarer(struct diff *df, size_t app, const char *mark)
 {
+    struct dapp *a;
+
     if (app >= df->n_apps || df->apps[app].state != DAPP_ACCEPTED)
         return false;
-    df->apps[app].pending = df->apps[app].pending || mark;
+    a = &df->apps[app];
+    if (mark != NULL) {
+        a->pending = true;
+        if (a->n_pending_res == 0 || a->pending_res[a->n_pending_res - 1] != mark) {
+            XGROW(a->pending_res, a->n_pending_res + 1, a->cap_pending_res);
+            a->pending_res[a->n_pending_res++] = (char *)(uintptr_t)mark;
+        }
+    }
     return true;
 }
 
 /* Tells whether an accepted app declares the resource (and marks such apps
- * pending when mark). */
-static bool declarers(struct diff *df, const struct dres *x, bool mark)
+ * pending on resource mark when not NULL). */
+static bool declarers(struct diff *df, const struct dres *x, const char *mark)
 {
     bool any = false;
 
@@ -359,10 +369,10 @@ static enum dres_state resource_state(struct diff *df, size_t r, const struct dr
     bool read;
 
     *ret_pol = live_policy(df, df->res[r], &read);
-    if (declarers(df, x, false)) {
+    if (declarers(df, x, NULL)) {
         if (*ret_pol != NULL)
             return DRES_READ;
-        declarers(df, x, true);
+        declarers(df, x, df->res[r]);
         XGROW(df->p->pending, df->p->n_pending + 1, df->p->cap_pending);
         df->p->pending[df->p->n_pending++] = xstrdup(df->res[r]);
         return DRES_PENDING;
@@ -398,6 +408,13 @@ static void app_results(struct diff *df)
             pa->status = PLAN_APP_REJECTED;
         else if (a->pending)
             pa->status = PLAN_APP_PENDING;
+        for (size_t j = 0; j < a->n_pending_res; j++) {
+            XGROW(pa->pending, pa->n_pending + 1, pa->cap_pending);
+            pa->pending[pa->n_pending++] = xstrdup(a->pending_res[j]);
+        }
+        free(a->pending_res);
+        a->pending_res = NULL;
+        a->n_pending_res = 0;
         err_list_extend(&pa->errs, &a->errs);
         if (a->state == DAPP_DELETED)
             plan_add_note(df->p, a->name, NULL, NULL,
@@ -440,6 +457,7 @@ static void diff_release(struct diff *df)
     for (size_t i = 0; i < df->n_apps; i++) {
         ledger_app_release(&df->apps[i].next);
         err_list_release(&df->apps[i].errs);
+        free(df->apps[i].pending_res); /* apps app_results skipped */
     }
     free(df->apps);
     free(df->refs);

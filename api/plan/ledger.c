@@ -67,6 +67,7 @@ void ledger_app_release(struct ledger_app *a)
         return;
     free(a->app);
     free(a->revision);
+    free(a->status);
     for (size_t i = 0; i < a->n; i++)
         ledger_entry_release(&a->v[i]);
     free(a->v);
@@ -84,6 +85,7 @@ void ledger_app_copy(struct ledger_app *ret, const struct ledger_app *src)
     memset(ret, 0, sizeof(*ret));
     ret->app = xstrdup_or_null(src->app);
     ret->revision = xstrdup_or_null(src->revision);
+    ret->status = xstrdup_or_null(src->status);
     for (size_t i = 0; i < src->n; i++)
         ledger_app_push_copy(ret, &src->v[i]);
 }
@@ -224,6 +226,14 @@ static json_t *app_body_encode(const struct ledger_app *a, bool with_name)
     if (with_name)
         set_str(o, "app", a->app);
     set_str(o, "revision", a->revision);
+    if (a->status != NULL) {
+        /* Opaque here: written by the reconciler, shown by `roam status`. */
+        json_t *st = json_loads(a->status, 0, NULL);
+        if (json_is_object(st))
+            json_object_set_new(o, "status", st);
+        else
+            json_decref(st);
+    }
     json_object_set_new(o, "bindings", bindings_encode(a));
     return o;
 }
@@ -460,6 +470,12 @@ static int app_body_decode(struct dec *d, json_t *o, struct ledger_app *a)
     if (!json_is_object(o))
         return fail(d, NULL, "%s", "an app record must be an object");
     rc = get_str(d, o, "revision", false, &a->revision);
+    if (rc == 0 && json_object_get(o, "status") != NULL) {
+        json_t *st = json_object_get(o, "status");
+        if (!json_is_object(st))
+            return fail(d, "status", "%s", "'status' must be an object");
+        a->status = json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    }
     if (rc == 0)
         rc = bindings_decode(d, o, a);
     return rc;

@@ -150,6 +150,9 @@ void plan_release(struct plan *p)
     for (size_t i = 0; i < p->n_apps; i++) {
         free(p->apps[i].name);
         err_list_release(&p->apps[i].errs);
+        for (size_t j = 0; j < p->apps[i].n_pending; j++)
+            free(p->apps[i].pending[j]);
+        free(p->apps[i].pending);
     }
     free(p->apps);
     for (size_t i = 0; i < p->n_changes; i++)

@@ -128,6 +128,7 @@ struct ledger_entry {
 struct ledger_app {
     char *app;
     char *revision; /* last revision applied for this app */
+    char *status;   /* the app's status as compact JSON (plan_status_json), or NULL */
     struct ledger_entry *v;
     size_t n, cap;
 };
@@ -210,6 +211,8 @@ struct plan_app {
     enum plan_app_status status;
     struct err_list errs; /* why rejected / failed; path = field path or resource */
     size_t adds, removes;
+    char **pending; /* resources it declares that do not exist yet */
+    size_t n_pending, cap_pending;
 };
 
 /* A service-identity trait compared with the service's live account. */
@@ -377,6 +380,17 @@ void ledger_app_merge(struct ledger_app *ret, const char *app, const struct ledg
  */
 void ledger_app_union(struct ledger_app *ret, const struct ledger_app *mine,
                       const struct ledger_app *theirs);
+
+/*
+ * An app's status after a pass (status.c), as compact JSON: Ready and Synced
+ * conditions with reason and message, the revision observed and the last one
+ * applied, the first error, pending resources, counts of owned and found
+ * bindings in rec (the record written; may be NULL).  now is an RFC 3339
+ * time; prev_status (may be NULL) the previous status, whose
+ * lastTransitionTime and lastAppliedRevision carry over.  Caller frees.
+ */
+char *plan_status_json(const struct plan_app *a, const struct ledger_app *rec,
+                       const char *revision, const char *now, const char *prev_status);
 
 /* Resources a pass must read: every resource of every accepted app, plus
  * every resource in the ledger (sorted, unique).  Strings owned by *ret. */

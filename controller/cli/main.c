@@ -26,6 +26,9 @@ static const struct cmd cmds[] = {
      "roam apply --source DIR [--state URL] [--config FILE] [--output text|json] [--dry-run]\n"
      "          [--max-inflight N] [--qps N] [--max-removals N] [--allow-mass-removal]\n"
      "    one reconcile pass: read live IAM, write the corrections, record the ledger"},
+    {"status", cmd_status,
+     "roam status [--state URL] [--output text|json] [APP]\n"
+     "    per-app conditions, revisions and last error, from the ledger"},
     {"version", cmd_version, "roam version"},
 };
 

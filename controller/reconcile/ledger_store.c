@@ -49,6 +49,11 @@ static int load_record(struct ledger *l, const char *path, const struct src_file
     return 0;
 }
 
+static int app_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct ledger_app *)a)->app, ((const struct ledger_app *)b)->app);
+}
+
 int ledger_store_load(const char *state_url, struct ledger *ret, struct err_list *errs)
 {
     const char *dir = src_dir_path(state_url);
@@ -83,6 +88,9 @@ int ledger_store_load(const char *state_url, struct ledger *ret, struct err_list
         free(path);
     }
     closedir(d);
+    /* Directory order is arbitrary; the ledger's is by name. */
+    if (ret->n > 1)
+        qsort(ret->apps, ret->n, sizeof(*ret->apps), app_cmp);
     return rc;
 }
 

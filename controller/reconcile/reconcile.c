@@ -28,6 +28,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/common/xalloc.h"
 #include "controller/reconcile/lstore.h"
@@ -199,12 +200,30 @@ static void start_ident_reads(struct rec *r, char **res, size_t n)
     }
 }
 
+/* A targeted pass reads one resource (if roam manages it at all). */
+static size_t keep_only(char **v, size_t n, const char *name)
+{
+    size_t out = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(v[i], name) == 0)
+            v[out++] = v[i];
+        else
+            free(v[i]);
+    }
+    return out;
+}
+
 static int phase_read(struct rec *r)
 {
     char **res = NULL, **ident_res = NULL;
     size_t n = 0, n_ident = 0;
 
     plan_read_set(&r->req, &res, &n, &ident_res, &n_ident);
+    if (r->opts.only_resource != NULL) {
+        n = keep_only(res, n, r->opts.only_resource);
+        n_ident = keep_only(ident_res, n_ident, r->opts.only_resource);
+    }
     r->live.names = res;
     r->live.n = n;
     r->live.policies = xcalloc(n + 1, sizeof(*r->live.policies));
@@ -637,22 +656,42 @@ static void record_done(struct lstore *s, int err, const char *errmsg, void *dat
 
 /* Resources an app's writes succeeded on (its record's entries there are
  * the plan's); every other resource keeps the old entries. */
+static void now_rfc3339(char *out, size_t n)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 static void record_app(struct rec *r, size_t ai, const struct ledger_app *before,
                        const struct ledger_app *after, const char **ok, size_t n_ok)
 {
-    const char *app = r->plan.apps[ai].name;
+    const struct plan_app *a = &r->plan.apps[ai];
     struct ledger_app merged;
-    int rc = 1;
+    char now[32];
+    int rc;
 
-    ledger_app_merge(&merged, app, before, after, ok, n_ok);
-    if (merged.n == 0 && before != NULL)
-        rc = lstore_delete(r->opts.store, app, record_done, &r->actx[ai]);
-    else if (merged.n > 0 || before != NULL || after != NULL)
+    ledger_app_merge(&merged, a->name, before, after, ok, n_ok);
+    if (r->opts.only_resource != NULL) {
+        /* A targeted pass saw one resource: the status of the last full
+         * pass stands. */
+        merged.status = before != NULL ? xstrdup_or_null(before->status) : NULL;
+    } else {
+        now_rfc3339(now, sizeof(now));
+        merged.status = plan_status_json(a, &merged, r->req.revision, now,
+                                         before != NULL ? before->status : NULL);
+    }
+    if (after == NULL && merged.n == 0 && a->status != PLAN_APP_REJECTED)
+        /* The app left the source and every prune went through. */
+        rc = before != NULL ? lstore_delete(r->opts.store, a->name, record_done, &r->actx[ai]) : 1;
+    else
         rc = lstore_put(r->opts.store, &merged, record_done, &r->actx[ai]);
     if (rc == 0)
         r->outstanding++;
     else if (rc < 0)
-        err_list_add(&r->errs, rc, NULL, 0, 0, app, "cannot write the ledger record");
+        err_list_add(&r->errs, rc, NULL, 0, 0, a->name, "cannot write the ledger record");
     ledger_app_release(&merged);
 }
 
@@ -670,12 +709,13 @@ static void phase_record(struct rec *r)
         const struct plan_app *a = &r->plan.apps[i];
         const struct ledger_app *b = before != NULL ? ledger_find_app(before, a->name) : NULL;
 
-        if (a->status == PLAN_APP_REJECTED)
+        if (r->opts.only_resource != NULL && !app_changes(r, a->name))
             continue;
-        /* An app that could not record its intent wrote nothing: its old
-         * record stands as it was. */
+        /* A rejected app keeps its record (only its status changes); one
+         * that could not record its intent wrote nothing, so its old record
+         * stands as it was. */
         record_app(r, i, b, ledger_find_app(&r->plan.ledger, a->name), ok,
-                   r->no_intent[i] ? 0 : n_ok);
+                   r->no_intent[i] || a->status == PLAN_APP_REJECTED ? 0 : n_ok);
     }
     free(ok);
     plan_keep_changes(&r->plan, keep);

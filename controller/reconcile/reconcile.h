@@ -56,6 +56,8 @@ struct lstore;
 struct rec_opts {
     bool write;                    /* apply: write the corrections; false: plan only */
     struct lstore *store;          /* the ledger, for writes; borrowed */
+    const char *only_resource;     /* a targeted pass (a push about one resource): read
+                                    * and correct only it; NULL: everything */
     unsigned max_conflict_retries; /* 409 rounds per resource; 0 means 5 */
     uint64_t conflict_base_ms;     /* first backoff ceiling; 0 means 200 */
 };

@@ -86,6 +86,19 @@ class Converge(Base):
         self.assertIn("Nothing to change", q.stdout)
         r = self.plan(EXAMPLES, "--detailed-exitcode")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # The status is kept beside the ledger: readable without a server.
+        st = roam(self.emu, "status", "--state", self.state, "--output", "json")
+        self.assertEqual(st.returncode, 0, st.stderr)
+        apps = {a["app"]: a for a in json.loads(st.stdout)["apps"]}
+        self.assertEqual(sorted(apps), ["hello", "nightly-export", "payments", "storefront"])
+        for a in apps.values():
+            ready = [c for c in a["conditions"] if c["type"] == "Ready"][0]
+            self.assertEqual(ready["status"], "True", a)
+            self.assertTrue(a["lastAppliedRevision"].startswith("dir:"))
+        self.assertEqual(apps["hello"]["ownedBindings"], 1)
+        one = roam(self.emu, "status", "--state", self.state, "payments")
+        self.assertIn("app payments", one.stdout)
+        self.assertIn("Ready   True", one.stdout)
 
     def test_foreign_bindings_survive(self):
         self.assertEqual(self.apply().returncode, 0)
@@ -179,6 +192,11 @@ class Faults(Base):
             self.assertEqual(status[app]["status"], "ok", status[app])
         # The others converged.
         self.assertIn("group:everyone@acme.example", members(self.emu.policy(HELLO), "roles/run.invoker"))
+        st = roam(self.emu, "status", "--state", self.state, "--output", "json")
+        apps = {a["app"]: a for a in json.loads(st.stdout)["apps"]}
+        ready = [c for c in apps["storefront"]["conditions"] if c["type"] == "Ready"][0]
+        self.assertEqual((ready["status"], ready["reason"]), ("False", "Failed"))
+        self.assertIn("PERMISSION_DENIED", apps["storefront"]["lastError"])
         self.assertNotIn("user:intruder@acme.example", members(self.emu.policy(PAY), "roles/run.invoker"))
 
     def test_token_expiry_mid_run_refreshes_once(self):
