@@ -47,18 +47,18 @@
 #define CAP_LEDGER_APPS 100000u                /* app records in a gs:// ledger */
 
 /* Inbound HTTP (controller/httpd): one request. */
-#define CAP_HTTP_HEADER_BYTES (16u * 1024u) /* request line and header fields */
-#define CAP_HTTP_HEADERS 100u               /* header fields per request */
-#define CAP_HTTP_URL_BYTES (8u * 1024u)     /* request target */
-#define CAP_HTTP_BODY_BYTES (1024u * 1024u) /* default body cap (Pub/Sub allows 10 MB) */
-#define CAP_HTTP_CONNECTIONS 256u           /* default open connections */
+#define CAP_HTTP_HEADER_BYTES (16ul * 1024ul) /* request line and header fields */
+#define CAP_HTTP_HEADERS 100ul                /* header fields per request */
+#define CAP_HTTP_URL_BYTES (8ul * 1024ul)     /* request target */
+#define CAP_HTTP_BODY_BYTES (1024ul * 1024ul) /* default body cap (Pub/Sub allows 10 MB) */
+#define CAP_HTTP_CONNECTIONS 256u             /* default open connections */
 
 /* Push messages, tokens and metrics (api/push, controller/httpd). */
-#define CAP_PUSH_ATTRIBUTES 100u      /* Pub/Sub allows 100 attributes */
-#define CAP_JWT_BYTES (16u * 1024u)   /* one bearer token */
-#define CAP_JWKS_BYTES (256u * 1024u) /* the signing key set */
-#define CAP_JWKS_KEYS 64u             /* keys in the set */
-#define CAP_METRIC_SERIES 10000u      /* label sets per metric; more are dropped */
+#define CAP_PUSH_ATTRIBUTES 100u        /* Pub/Sub allows 100 attributes */
+#define CAP_JWT_BYTES (16ul * 1024ul)   /* one bearer token */
+#define CAP_JWKS_BYTES (256ul * 1024ul) /* the signing key set */
+#define CAP_JWKS_KEYS 64u               /* keys in the set */
+#define CAP_METRIC_SERIES 10000u        /* label sets per metric; more are dropped */
 
 /* Sharding (controller/runtime/shard): --shard I/N, CLOUD_RUN_TASK_COUNT. */
 #define CAP_SHARD_COUNT 10000u /* Cloud Run runs at most 10,000 tasks per job */

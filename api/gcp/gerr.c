@@ -228,6 +228,8 @@ static void decode_detail(const json_t *d, struct gerr *g)
         return;
     t = json_string_value(type);
     if (str_has_suffix(t, "google.rpc.ErrorInfo") && g->reason == NULL) {
+        /* An earlier ErrorInfo without a reason may have left a domain. */
+        free(g->domain);
         g->reason = keep_json(json_object_get(d, "reason"), REASON_BYTES);
         g->domain = keep_json(json_object_get(d, "domain"), REASON_BYTES);
     } else if (str_has_suffix(t, "google.rpc.RetryInfo")) {

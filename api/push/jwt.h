@@ -22,13 +22,13 @@
 
 /* A split token.  All strings are owned and freed by jwt_release(). */
 struct jwt {
-    char *alg;           /* header "alg" (required) */
-    char *kid;           /* header "kid", or NULL */
-    char *typ;           /* header "typ", or NULL */
-    char *header_json;   /* the decoded header */
-    char *payload_json;  /* the decoded payload (NUL-terminated) */
+    char *alg;          /* header "alg" (required) */
+    char *kid;          /* header "kid", or NULL */
+    char *typ;          /* header "typ", or NULL */
+    char *header_json;  /* the decoded header */
+    char *payload_json; /* the decoded payload (NUL-terminated) */
     size_t payload_len;
-    unsigned char *sig;  /* the decoded signature */
+    unsigned char *sig; /* the decoded signature */
     size_t sig_len;
 };
 
@@ -61,8 +61,7 @@ struct jwt_claims {
  * type is ERR_PARSE with the claim's name in err->path; times must be
  * numbers within +-2^53.
  */
-int jwt_claims_decode(const char *json, size_t len, struct jwt_claims *ret,
-                      struct err_detail *err);
+int jwt_claims_decode(const char *json, size_t len, struct jwt_claims *ret, struct err_detail *err);
 void jwt_claims_release(struct jwt_claims *c);
 
 /* True when aud is one of the token's audiences (exact comparison). */

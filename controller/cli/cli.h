@@ -81,6 +81,7 @@ int cli_load_live(const char *cmd, const char *path, struct iam_live *live);
 int cmd_validate(struct cli_opts *o);
 int cmd_apply(struct cli_opts *o);
 int cmd_status(struct cli_opts *o);
+int cmd_serve(struct cli_opts *o);
 int cmd_plan(struct cli_opts *o);
 int cmd_version(struct cli_opts *o);
 

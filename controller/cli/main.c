@@ -26,6 +26,10 @@ static const struct cmd cmds[] = {
      "roam apply --source DIR [--state URL] [--config FILE] [--output text|json] [--dry-run]\n"
      "          [--max-inflight N] [--qps N] [--max-removals N] [--allow-mass-removal]\n"
      "    one reconcile pass: read live IAM, write the corrections, record the ledger"},
+    {"serve", cmd_serve,
+     "roam serve --source URL [--state URL] [--listen :PORT] [--resync 10m] [--poll 1m]\n"
+     "          [--push-auth oidc|none]\n"
+     "    the continuous controller: resync, poll, Pub/Sub push, webhooks, metrics"},
     {"status", cmd_status,
      "roam status [--state URL] [--output text|json] [APP]\n"
      "    per-app conditions, revisions and last error, from the ledger"},

@@ -27,6 +27,7 @@
 #include "controller/reconcile/lstore.h"
 #include "controller/reconcile/reconcile.h"
 #include "controller/runtime/log.h"
+#include "controller/runtime/shard.h"
 #include "controller/source/src.h"
 
 struct pass {
@@ -48,7 +49,42 @@ struct pass {
     struct oam_defaults defs;
     struct rec *rec;
     const struct src_snapshot *snap;
+    struct shard shard; /* count 1: every app */
 };
+
+/*
+ * Sharding (a Cloud Run job with several tasks, or --shard I/N): this
+ * process takes the apps whose stable hash falls in its shard, and only
+ * their ledger records, so an app of another shard is never mistaken for a
+ * deleted one.
+ */
+static void shard_docs(struct pass *ps)
+{
+    size_t out = 0;
+
+    for (size_t i = 0; i < ps->docs.n_apps; i++) {
+        struct oam_app *a = &ps->docs.apps[i];
+
+        if (a->name != NULL && !shard_owns(&ps->shard, a->name))
+            oam_app_release(a);
+        else
+            ps->docs.apps[out++] = *a;
+    }
+    ps->docs.n_apps = out;
+}
+
+static void shard_ledger(struct pass *ps)
+{
+    size_t out = 0;
+
+    for (size_t i = 0; i < ps->ledger.n; i++) {
+        if (!shard_owns(&ps->shard, ps->ledger.apps[i].app))
+            ledger_app_release(&ps->ledger.apps[i]);
+        else
+            ps->ledger.apps[out++] = ps->ledger.apps[i];
+    }
+    ps->ledger.n = out;
+}
 
 static int exit_code(const struct plan *p, const struct cli_opts *o, bool apply)
 {
@@ -140,6 +176,8 @@ static void ledger_loaded(struct lstore *s, int err, const char *errmsg, struct 
     }
     ps->ledger = *l;
     ledger_init(l);
+    if (ps->shard.count > 1)
+        shard_ledger(ps);
     if (ps->offline) {
         decide_offline(ps);
         return;
@@ -163,6 +201,8 @@ static void source_read(struct src *s, int err, const char *errmsg,
     }
     ps->snap = snap;
     load_snapshot(snap, &ps->docs);
+    if (ps->shard.count > 1)
+        shard_docs(ps);
     cli_print_errs(stderr, &ps->docs.notices, "notice: ");
     cli_print_errs(stderr, &ps->docs.errs, "");
     if (lstore_open(ps->state, &ps->loop, ps->http, &ps->store, &msg) < 0) {
@@ -181,6 +221,18 @@ static bool needs_google(const struct pass *ps)
            str_has_prefix(ps->state, "gs://");
 }
 
+/* ROAM_HTTP_TIMEOUT_MS: the time one attempt may take (default 60 s; the
+ * fault tests shorten it).  0 or anything unparsable keeps the default. */
+static long http_timeout_ms(void)
+{
+    const char *v = getenv("ROAM_HTTP_TIMEOUT_MS");
+    long long ms;
+
+    if (v == NULL || str_to_ll(v, 1, 3600000, &ms) < 0)
+        return 0;
+    return (long)ms;
+}
+
 static int setup(struct pass *ps)
 {
     struct gcp_http_config hc = {0};
@@ -188,6 +240,7 @@ static int setup(struct pass *ps)
     char *msg = NULL;
 
     hc.max_inflight = (unsigned)ps->o->max_inflight;
+    hc.timeout_ms = http_timeout_ms();
     hc.qps = (double)ps->o->qps;
     hc.qps_burst = (unsigned)(ps->o->qps > 0 ? ps->o->qps : 1);
     if (gcp_http_new(&ps->loop, &hc, &ps->http) < 0) {
@@ -247,6 +300,16 @@ int cli_pass(struct cli_opts *o, bool apply)
     ps.offline = !apply && o->live_state != NULL;
     ps.rc = CLI_EXIT_ERROR;
     ps.defs = (struct oam_defaults){o->project, o->region};
+    {
+        const char *why = NULL;
+        if (shard_from_env(o->shard, &ps.shard, &why) < 0) {
+            fprintf(stderr, "roam %s: bad shard: %s\n", ps.cmd, why != NULL ? why : "?");
+            return CLI_EXIT_ERROR;
+        }
+        if (ps.shard.count > 1)
+            log_info("shard %u/%u: taking the apps whose name hashes to it", ps.shard.index,
+                     ps.shard.count);
+    }
     if (o->source == NULL) {
         fprintf(stderr, "roam %s: no source: pass --source URL (or set ROAM_SOURCE)\n", ps.cmd);
         return CLI_EXIT_ERROR;

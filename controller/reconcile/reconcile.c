@@ -81,6 +81,7 @@ struct rec {
 
     struct rec_stats stats;
     struct err_list errs;
+    struct ledger written; /* copies of the records written, for status views */
 };
 
 struct idw;
@@ -688,10 +689,13 @@ static void record_app(struct rec *r, size_t ai, const struct ledger_app *before
         rc = before != NULL ? lstore_delete(r->opts.store, a->name, record_done, &r->actx[ai]) : 1;
     else
         rc = lstore_put(r->opts.store, &merged, record_done, &r->actx[ai]);
-    if (rc == 0)
+    if (rc == 0) {
         r->outstanding++;
-    else if (rc < 0)
+        XGROW(r->written.apps, r->written.n + 1, r->written.cap);
+        ledger_app_copy(&r->written.apps[r->written.n++], &merged);
+    } else if (rc < 0) {
         err_list_add(&r->errs, rc, NULL, 0, 0, a->name, "cannot write the ledger record");
+    }
     ledger_app_release(&merged);
 }
 
@@ -742,6 +746,7 @@ int rec_run(uv_loop_t *loop, struct gapi *api, const struct plan_request *req,
     r->cb = cb;
     r->data = data;
     iam_live_init(&r->live);
+    ledger_init(&r->written);
     err_list_init(&r->errs);
     plan_init(&r->plan);
     *ret = r;
@@ -761,6 +766,11 @@ const struct rec_stats *rec_stats(const struct rec *r)
 const struct err_list *rec_errors(const struct rec *r)
 {
     return &r->errs;
+}
+
+const struct ledger *rec_records(const struct rec *r)
+{
+    return &r->written;
 }
 
 void rec_free(struct rec *r)
@@ -784,6 +794,7 @@ void rec_free(struct rec *r)
     free(r->actx);
     free(r->no_intent);
     iam_live_release(&r->live);
+    ledger_release(&r->written);
     plan_release(&r->plan);
     err_list_release(&r->errs);
     free(r);

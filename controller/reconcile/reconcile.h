@@ -77,6 +77,9 @@ struct plan *rec_plan(struct rec *r);
 const struct rec_stats *rec_stats(const struct rec *r);
 /* Problems outside any app (ledger writes). */
 const struct err_list *rec_errors(const struct rec *r);
+/* The ledger records the pass wrote (with each app's status), as written;
+ * deleted records are absent.  Valid until rec_free. */
+const struct ledger *rec_records(const struct rec *r);
 void rec_free(struct rec *r);
 
 #endif

@@ -229,5 +229,27 @@ def _():
     json.loads(p.stdout)
 
 
+@case("shards together cover every app exactly once")
+def _():
+    full = json.loads(run("plan", "--source", EX, "--live-state", LIVE, "--state", STATE,
+                          "--output", "json").stdout)
+    seen = []
+    changes = 0
+    for i in range(3):
+        p = run("plan", "--source", EX, "--live-state", LIVE, "--state", STATE, "--output", "json",
+                "--shard", f"{i}/3")
+        assert p.returncode == 0, p.stderr
+        j = json.loads(p.stdout)
+        seen += [a["name"] for a in j["apps"]]
+        changes += len(j["changes"])
+    assert sorted(seen) == sorted(a["name"] for a in full["apps"]), (seen, full["apps"])
+    assert changes == len(full["changes"]), (changes, len(full["changes"]))
+    # The job's environment picks the shard too.
+    p = run("plan", "--source", EX, "--live-state", LIVE, "--state", STATE, "--output", "json",
+            env={"CLOUD_RUN_TASK_INDEX": "0", "CLOUD_RUN_TASK_COUNT": "3"})
+    assert p.returncode == 0, p.stderr
+    assert run("plan", "--shard", "3/2", "--source", EX, "--live-state", LIVE).returncode == 1
+
+
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
