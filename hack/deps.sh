@@ -3,12 +3,19 @@
 #   hack/deps.sh                   install whatever is missing
 #   hack/deps.sh --check-or-install  the same, quiet when nothing is missing
 #   hack/deps.sh --check           only say what is missing (exit 1 if anything)
+#   hack/deps.sh --bench [MODE]    also what `make bench` and `make valgrind` use
+#   hack/deps.sh --fuzz [MODE]     also what `make fuzz` uses (clang)
 set -euo pipefail
 
 PKGS=(gcc make cmake pkg-config git python3 nodejs npm
       libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev libuv1-dev
-      libgit2-dev libhttp-parser-dev libcjose-dev libcmocka-dev)
+      libgit2-dev libhttp-parser-dev libcjose-dev libcmocka-dev
+      openssl openssh-server)
 
+case "${1:-}" in
+--bench) PKGS+=(wrk time valgrind); shift ;;
+--fuzz) PKGS+=(clang); shift ;;
+esac
 mode=${1:-install}
 missing=()
 for p in "${PKGS[@]}"; do

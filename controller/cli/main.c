@@ -2,6 +2,7 @@
  * main.c - the roam command: a table of subcommands (git's git.c), the only
  * place that exits.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,6 +61,9 @@ int main(int argc, char **argv)
 {
     struct cli_opts o;
 
+    /* A peer closing a socket must be an error on that write, not the end
+     * of the process (libssh2 writes without MSG_NOSIGNAL). */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "api/common/str.h"
 #include "api/common/xalloc.h"
 
 char *load_display_name(const struct src_snapshot *snap, const struct src_file *f)
@@ -15,6 +16,13 @@ char *load_display_name(const struct src_snapshot *snap, const struct src_file *
     size_t n = strlen(root);
     struct stat st;
 
+    if (str_has_prefix(root, "gs://")) {
+        /* gs://bucket/prefix/ + name */
+        n = strlen(root);
+        return xasprintf("%s%s%s", root, n > 0 && root[n - 1] == '/' ? "" : "/", f->path);
+    }
+    if (strstr(root, "://") != NULL) /* Git: the path inside the source */
+        return xstrdup(f->path);
     /* A single-file source already carries its own path. */
     if (stat(root, &st) == 0 && S_ISREG(st.st_mode))
         return xstrdup(f->path);

@@ -285,7 +285,8 @@ int src_dir_read(const char *root, struct src_snapshot *s)
         else
             walk_dir(&w, fd, "", 0);
     }
-    qsort(s->files, s->n, sizeof(*s->files), cmp_file);
+    if (s->n > 1) /* an empty directory has no array at all */
+        qsort(s->files, s->n, sizeof(*s->files), cmp_file);
     s->revision = digest(s);
     return s->complete ? 0 : ERR_IO;
 }
