@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build deps test asan run lint format golden clean help
+.PHONY: all build deps test asan run lint format golden clean help fuzz bench valgrind
 
 all: build
 
@@ -37,6 +37,22 @@ golden: build
 	@bash hack/golden.sh update oam $(BUILD)/roam
 	@bash hack/golden.sh update plan $(BUILD)/roam
 
+# libFuzzer targets (clang) in build-fuzz/, FUZZ_SECONDS (60) each.
+fuzz:
+	@bash hack/deps.sh --fuzz --check-or-install
+	@bash hack/fuzz.sh
+
+# Benchmarks against the floor (bench/RESULTS.md); needs node, wrk, time.
+# BENCH_ARGS passes options to test/bench/bench.py (--sizes, --no-gcloud, ...).
+bench: build
+	@bash hack/deps.sh --bench --check-or-install
+	ROAM_BENCH_VIA_MAKE=1 python3 test/bench/bench.py --roam $(BUILD)/roam --update bench/RESULTS.md $(BENCH_ARGS)
+
+# Valgrind memcheck on a full apply and on `roam serve` taking pushes.
+valgrind: build
+	@bash hack/deps.sh --bench --check-or-install
+	@bash hack/valgrind.sh $(BUILD)/roam
+
 lint: build
 	@bash hack/lint.sh $(BUILD)
 
@@ -53,4 +69,7 @@ help:
 	@echo "make lint    banned functions, clang-tidy, format check"
 	@echo "make format  clang-format every C file"
 	@echo "make golden  regenerate golden outputs (review the diff)"
+	@echo "make fuzz    build the libFuzzer targets (clang) and run each FUZZ_SECONDS (60)"
+	@echo "make bench   benchmarks against the floor, written to bench/RESULTS.md"
+	@echo "make valgrind  memcheck on a full apply (and serve)"
 	@echo "make deps    install build and test dependencies (Debian, as root)"

@@ -178,6 +178,12 @@ static void decode_traits(struct oam_dec *d, const struct oam_ynode *n, const ch
         oam_dec_err(d, ERR_LIMIT, n, path, "more than %u traits", CAP_TRAITS_PER_COMPONENT);
         return;
     }
+    /* Exactly as many as listed: most components have one trait, and a
+     * grown array would hold four (10,000 components: 4 MB). */
+    if (c->traits == NULL && n->n_kids > 0) {
+        c->traits = xreallocarray(NULL, n->n_kids, sizeof(c->traits[0]));
+        cap = n->n_kids;
+    }
     for (size_t i = 0; i < n->n_kids; i++) {
         char *p = oam_path_idx(path, i);
         XGROW(c->traits, c->n_traits + 1, cap);

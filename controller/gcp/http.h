@@ -168,9 +168,10 @@ void gcp_req_set_retry(struct gcp_req *req, const struct backoff_policy *policy)
 /*
  * Queues req; returns 0 and calls cb exactly once later (never from within
  * this call), or returns an error and never calls cb: ERR_INVAL (bad
- * method, URL or header; NULL cb; req already submitted), ERR_IO (curl
- * could not make a handle), ERR_CANCELLED (h is closing).  On error req
- * still belongs to the caller.
+ * method, URL or header; NULL cb; req already submitted), ERR_CANCELLED (h
+ * is closing).  On error req still belongs to the caller.  The curl handle
+ * is made when the request leaves the queue; when curl cannot make one, cb
+ * gets ERR_IO.
  */
 int gcp_http_submit(struct gcp_http *h, struct gcp_req *req, gcp_req_cb *cb, void *data);
 

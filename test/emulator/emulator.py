@@ -136,6 +136,19 @@ def new_iam_etag():
     return base64.b64encode(b"\x07" + secrets.token_bytes(7)).decode("ascii")
 
 
+def same_etag(a, b):
+    """Policy etags are `bytes` fields: Google accepts them in either base64
+    alphabet (gcloud's apitools sends them back URL-safe), so compare the
+    bytes."""
+    def raw(e):
+        e = e.replace("-", "+").replace("_", "/")
+        try:
+            return base64.b64decode(e + "=" * (-len(e) % 4), validate=True)
+        except (ValueError, TypeError):
+            return e
+    return a == b or raw(a) == raw(b)
+
+
 def _make_crc32c_table():
     table = []
     for i in range(256):
@@ -872,7 +885,7 @@ def iam_set_policy(emu, req, resource, kind):
             raise invalid("Invalid JSON payload: 'policy' must be an object.")
         etag = policy.get("etag")
         if etag:
-            if etag != current["etag"]:
+            if not isinstance(etag, str) or not same_etag(etag, current["etag"]):
                 raise ApiError(409, CONCURRENT_CHANGE_MESSAGE, "ABORTED")
         else:
             req.notes["iam_unconditional_write"] = True

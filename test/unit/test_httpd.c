@@ -59,6 +59,7 @@ struct fx {
     scenario_fn *scenario;
     struct httpd_req *held; /* a request a handler keeps for later */
     int closed_cbs;
+    bool close_called; /* httpd_close ran (its callback may still be due) */
     int log_n;
     int log_status[64];
     bool log_completed[64];
@@ -151,6 +152,7 @@ static void on_async(uv_async_t *a)
         if (cmds[i] == CMD_STOP) {
             uv_stop(&f->loop);
         } else if (cmds[i] == CMD_CLOSE) {
+            f->close_called = true;
             httpd_close(f->h, on_closed, f);
         } else if (cmds[i] == CMD_RESPOND_HELD && f->held != NULL) {
             httpd_respond_text(f->held, 200, "held\n");
@@ -239,7 +241,7 @@ static void fx_settle(struct fx *f)
 
 static void fx_close(struct fx *f)
 {
-    if (f->h != NULL && f->closed_cbs == 0) {
+    if (f->h != NULL && !f->close_called) {
         struct httpd_stats st;
         httpd_stats(f->h, &st);
         httpd_close(f->h, on_closed, f);

@@ -559,7 +559,7 @@ static size_t list_packs(const char *repo, struct packinfo *out, size_t cap)
         p = xasprintf("%s/%s", dir, de->d_name);
         idx = xasprintf("%.*s.idx", (int)(strlen(p) - 5), p);
         assert_int_equal(stat(p, &st), 0);
-        snprintf(out[n].name, sizeof(out[n].name), "%s", de->d_name);
+        snprintf(out[n].name, sizeof(out[n].name), "%.127s", de->d_name);
         out[n].ino = st.st_ino;
         out[n].objects = idx_objects(idx);
         n++;
