@@ -392,6 +392,10 @@ void ledger_app_union(struct ledger_app *ret, const struct ledger_app *mine,
 char *plan_status_json(const struct plan_app *a, const struct ledger_app *rec,
                        const char *revision, const char *now, const char *prev_status);
 
+/* Same status apart from lastSyncTime?  (NULL equals only NULL.)  A record
+ * whose bindings and status did not change is not written again. */
+bool plan_status_same(const char *a, const char *b);
+
 /* Resources a pass must read: every resource of every accepted app, plus
  * every resource in the ledger (sorted, unique).  Strings owned by *ret. */
 int plan_resources(const struct desired *d, const struct ledger *l, char ***ret, size_t *ret_n);

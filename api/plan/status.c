@@ -119,3 +119,23 @@ char *plan_status_json(const struct plan_app *a, const struct ledger_app *rec,
         abort(); /* jansson fails only on allocation */
     return s;
 }
+
+bool plan_status_same(const char *a, const char *b)
+{
+    json_t *x, *y;
+    bool same;
+
+    if (a == NULL || b == NULL)
+        return a == b;
+    x = json_loads(a, 0, NULL);
+    y = json_loads(b, 0, NULL);
+    /* The time of the pass changes every pass; it is not a change of state. */
+    if (json_is_object(x))
+        json_object_del(x, "lastSyncTime");
+    if (json_is_object(y))
+        json_object_del(y, "lastSyncTime");
+    same = x != NULL && y != NULL && json_equal(x, y);
+    json_decref(x);
+    json_decref(y);
+    return same;
+}

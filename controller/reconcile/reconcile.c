@@ -666,6 +666,26 @@ static void now_rfc3339(char *out, size_t n)
     strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Same bindings, revision and status (apart from the time of the pass)? */
+static bool record_unchanged(const struct ledger_app *before, const struct ledger_app *merged)
+{
+    struct ledger_app a, b;
+    char *x, *y;
+    bool same;
+
+    if (before == NULL || !plan_status_same(before->status, merged->status))
+        return false;
+    a = *before;
+    b = *merged;
+    a.status = b.status = NULL; /* shallow: only for encoding */
+    x = ledger_app_encode(&a);
+    y = ledger_app_encode(&b);
+    same = strcmp(x, y) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
 static void record_app(struct rec *r, size_t ai, const struct ledger_app *before,
                        const struct ledger_app *after, const char **ok, size_t n_ok)
 {
@@ -683,6 +703,13 @@ static void record_app(struct rec *r, size_t ai, const struct ledger_app *before
         now_rfc3339(now, sizeof(now));
         merged.status = plan_status_json(a, &merged, r->req.revision, now,
                                          before != NULL ? before->status : NULL);
+    }
+    if (record_unchanged(before, &merged)) {
+        /* A converged pass writes nothing, not even the ledger. */
+        XGROW(r->written.apps, r->written.n + 1, r->written.cap);
+        ledger_app_copy(&r->written.apps[r->written.n++], before);
+        ledger_app_release(&merged);
+        return;
     }
     if (after == NULL && merged.n == 0 && a->status != PLAN_APP_REJECTED)
         /* The app left the source and every prune went through. */

@@ -77,6 +77,7 @@ class Converge(Base):
         for r in reads:
             self.assertEqual(r["query"].get("options.requestedPolicyVersion"), "3", r)
         # The second pass reads each managed resource once and writes nothing.
+        self.apply()  # statuses settle (Applied -> UpToDate)
         self.emu.clear_log()
         q = self.apply()
         self.assertEqual(q.returncode, 0, q.stderr)
@@ -84,6 +85,8 @@ class Converge(Base):
         self.assertEqual(len(self.iam_calls(log, ":setIamPolicy")), 0)
         self.assertEqual(len(self.iam_calls(log, ":getIamPolicy")), 9)
         self.assertIn("Nothing to change", q.stdout)
+        # ... and leaves the ledger alone: a converged pass writes nothing.
+        self.assertIn(" 0 ledger records written", q.stderr)
         r = self.plan(EXAMPLES, "--detailed-exitcode")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         # The status is kept beside the ledger: readable without a server.
