@@ -27,9 +27,9 @@ enum dapp_state {
 struct dapp {
     const char *name; /* borrowed */
     enum dapp_state state;
-    bool conflict;                   /* rejected by an ownership conflict in this diff */
-    bool pending;                    /* declares a resource that does not exist yet */
-    char **pending_res;              /* those resources (borrowed names), for the status */
+    bool conflict;      /* rejected by an ownership conflict in this diff */
+    bool pending;       /* declares a resource that does not exist yet */
+    char **pending_res; /* those resources (borrowed names), for the status */
     size_t n_pending_res, cap_pending_res;
     const struct ledger_app *before; /* NULL: no record */
     struct ledger_app next;          /* successor record being built */

@@ -389,8 +389,8 @@ void ledger_app_union(struct ledger_app *ret, const struct ledger_app *mine,
  * time; prev_status (may be NULL) the previous status, whose
  * lastTransitionTime and lastAppliedRevision carry over.  Caller frees.
  */
-char *plan_status_json(const struct plan_app *a, const struct ledger_app *rec,
-                       const char *revision, const char *now, const char *prev_status);
+char *plan_status_json(const struct plan_app *a, const struct ledger_app *rec, const char *revision,
+                       const char *now, const char *prev_status);
 
 /* Same status apart from lastSyncTime?  (NULL equals only NULL.)  A record
  * whose bindings and status did not change is not written again. */

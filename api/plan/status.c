@@ -69,8 +69,8 @@ static const char *reason_of(enum plan_app_status s)
     }
 }
 
-char *plan_status_json(const struct plan_app *a, const struct ledger_app *rec,
-                       const char *revision, const char *now, const char *prev_status)
+char *plan_status_json(const struct plan_app *a, const struct ledger_app *rec, const char *revision,
+                       const char *now, const char *prev_status)
 {
     json_t *prev = prev_status != NULL ? json_loads(prev_status, 0, NULL) : NULL;
     json_t *o = json_object(), *conds = json_array(), *pending = json_array();
@@ -87,11 +87,10 @@ char *plan_status_json(const struct plan_app *a, const struct ledger_app *rec,
         json_array_append_new(pending, json_string(a->pending[i]));
     if (synced)
         last_applied = revision;
-    msg = ready ? xstrdup("live IAM matches the declarations")
-          : a->status == PLAN_APP_PENDING
-              ? xasprintf("%zu resource%s not exist yet", a->n_pending,
-                          a->n_pending == 1 ? " does" : "s do")
-              : xstrdup(first != NULL ? first : reason_of(a->status));
+    msg = ready                           ? xstrdup("live IAM matches the declarations")
+          : a->status == PLAN_APP_PENDING ? xasprintf("%zu resource%s not exist yet", a->n_pending,
+                                                      a->n_pending == 1 ? " does" : "s do")
+                                          : xstrdup(first != NULL ? first : reason_of(a->status));
     json_array_append_new(conds, condition(prev, "Ready", ready, reason_of(a->status), msg, now));
     json_array_append_new(conds,
                           condition(prev, "Synced", synced,
@@ -99,7 +98,8 @@ char *plan_status_json(const struct plan_app *a, const struct ledger_app *rec,
                                            : reason_of(a->status),
                                     synced ? "" : msg, now));
     json_object_set_new(o, "app", json_string(a->name));
-    json_object_set_new(o, "observedRevision", revision != NULL ? json_string(revision) : json_null());
+    json_object_set_new(o, "observedRevision",
+                        revision != NULL ? json_string(revision) : json_null());
     json_object_set_new(o, "lastAppliedRevision",
                         last_applied != NULL ? json_string(last_applied) : json_null());
     json_object_set_new(o, "lastSyncTime", json_string(now));
@@ -108,8 +108,9 @@ char *plan_status_json(const struct plan_app *a, const struct ledger_app *rec,
     json_object_set_new(o, "pendingResources", pending);
     json_object_set_new(o, "ownedBindings", json_integer((json_int_t)owned));
     json_object_set_new(o, "foundBindings", json_integer((json_int_t)found));
-    json_object_set_new(o, "lastChanges", json_pack("{s:I, s:I}", "added", (json_int_t)a->adds,
-                                                    "removed", (json_int_t)a->removes));
+    json_object_set_new(
+        o, "lastChanges",
+        json_pack("{s:I, s:I}", "added", (json_int_t)a->adds, "removed", (json_int_t)a->removes));
     s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     json_decref(prev);

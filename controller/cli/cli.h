@@ -63,7 +63,6 @@ void cli_print_errs(FILE *out, const struct err_list *l, const char *prefix);
 /* Reads a whole file of at most max bytes; NULL with a message on stderr. */
 char *cli_read_file(const char *cmd, const char *path, size_t max, size_t *ret_len);
 
-
 struct oam_config;
 struct guard_opts;
 /* Loads --config (NULL: an empty config); prints problems.  cfg is

@@ -91,11 +91,10 @@ int cli_load_config(const char *cmd, const char *path, struct oam_config *cfg)
     return 0;
 }
 
-void cli_guard_opts(const struct cli_opts *o, const struct oam_config *cfg,
-                    struct guard_opts *ret)
+void cli_guard_opts(const struct cli_opts *o, const struct oam_config *cfg, struct guard_opts *ret)
 {
     guard_opts_init(ret);
-    ret->max_removals = o->max_removals >= 0    ? o->max_removals
+    ret->max_removals = o->max_removals >= 0     ? o->max_removals
                         : cfg->max_removals >= 0 ? cfg->max_removals
                                                  : 50;
     ret->allow_mass_removal = o->allow_mass_removal;

@@ -57,9 +57,8 @@ static void print_details(json_t *st)
 
     printf("app %s\n", str_or(st, "app", "?"));
     json_array_foreach (json_object_get(st, "conditions"), i, c)
-        printf("  %-7s %-5s %-9s since %s%s%s\n", str_or(c, "type", "?"),
-               str_or(c, "status", "?"), str_or(c, "reason", ""),
-               str_or(c, "lastTransitionTime", "?"),
+        printf("  %-7s %-5s %-9s since %s%s%s\n", str_or(c, "type", "?"), str_or(c, "status", "?"),
+               str_or(c, "reason", ""), str_or(c, "lastTransitionTime", "?"),
                str_or(c, "message", "")[0] != '\0' ? ": " : "", str_or(c, "message", ""));
     printf("  observed revision      %s\n", str_or(st, "observedRevision", "-"));
     printf("  last applied revision  %s\n", str_or(st, "lastAppliedRevision", "-"));
@@ -109,8 +108,7 @@ static void loaded(struct lstore *s, int err, const char *errmsg, struct ledger 
     }
     c->rc = CLI_EXIT_OK;
     if (c->app != NULL && json_array_size(all) == 0) {
-        fprintf(stderr, "roam status: no app '%s' in the ledger at '%s'\n", c->app,
-                lstore_url(s));
+        fprintf(stderr, "roam status: no app '%s' in the ledger at '%s'\n", c->app, lstore_url(s));
         c->rc = CLI_EXIT_ERROR;
     } else if (c->o->output == CLI_OUTPUT_JSON) {
         json_t *root = json_pack("{s:O}", "apps", all);
@@ -124,8 +122,8 @@ static void loaded(struct lstore *s, int err, const char *errmsg, struct ledger 
         size_t i;
         json_t *st;
 
-        printf("%-24s %-6s %-6s %-26s %6s %6s  %s\n", "APP", "READY", "SYNCED", "APPLIED",
-               "OWNED", "FOUND", "LAST ERROR");
+        printf("%-24s %-6s %-6s %-26s %6s %6s  %s\n", "APP", "READY", "SYNCED", "APPLIED", "OWNED",
+               "FOUND", "LAST ERROR");
         json_array_foreach (all, i, st)
             print_row(st);
     }

@@ -187,8 +187,8 @@ static void ledger_loaded(struct lstore *s, int err, const char *errmsg, struct 
         fprintf(stderr, "roam %s: cannot start the pass\n", ps->cmd);
 }
 
-static void source_read(struct src *s, int err, const char *errmsg,
-                        const struct src_snapshot *snap, bool changed, void *data)
+static void source_read(struct src *s, int err, const char *errmsg, const struct src_snapshot *snap,
+                        bool changed, void *data)
 {
     struct pass *ps = data;
     char *msg = NULL;

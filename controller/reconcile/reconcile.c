@@ -68,7 +68,7 @@ struct rec {
     struct ident_read *idr;
     size_t n_idr;
     struct plan_run_identity *idents;
-    struct idw *idw; /* identity write contexts, per plan.idents */
+    struct idw *idw;      /* identity write contexts, per plan.idents */
     struct app_ctx *actx; /* ledger write contexts, per plan.apps */
     bool *no_intent;      /* per plan.apps: the intent failed, nothing written */
 
@@ -416,9 +416,9 @@ static void audit(struct rec *r, const char *resource, const char *etag_before,
         a.resource = c->resource;
         a.role = c->role;
         a.member = c->member;
-        a.condition = c->cond != NULL ? (c->cond->title != NULL ? c->cond->title
-                                                                  : c->cond->expression)
-                                      : NULL;
+        a.condition = c->cond != NULL
+                          ? (c->cond->title != NULL ? c->cond->title : c->cond->expression)
+                          : NULL;
         a.action = plan_action_name(c->action);
         a.revision = r->req.revision;
         a.etag_before = etag_before;

@@ -381,7 +381,8 @@ void log_audit(const struct log_audit *a)
              sizeof(f) / sizeof(f[0]));
     } else {
         /* People read the message; the etags make the line an audit record. */
-        const struct log_field t[] = {LOG_STR("app", a->app), LOG_STR("etag_before", a->etag_before),
+        const struct log_field t[] = {LOG_STR("app", a->app),
+                                      LOG_STR("etag_before", a->etag_before),
                                       LOG_STR("etag_after", a->etag_after)};
         emit(a->error == NULL ? LOG_SEV_NOTICE : LOG_SEV_WARNING, msg, NULL, 0, NULL, t,
              sizeof(t) / sizeof(t[0]));

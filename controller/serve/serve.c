@@ -115,15 +115,15 @@ static void pass_done(struct rec *r, void *data)
     for (size_t i = 0; i < p->n_apps; i++)
         for (size_t j = 0; j < p->apps[i].errs.n; j++) {
             char *e = err_detail_format(&p->apps[i].errs.v[j]);
-            log_warnx("app '%s' %s: %s", p->apps[i].name,
-                      plan_app_status_name(p->apps[i].status), e);
+            log_warnx("app '%s' %s: %s", p->apps[i].name, plan_app_status_name(p->apps[i].status),
+                      e);
             free(e);
         }
     log_info("%s pass at %s: %zu added, %zu removed, %u policy reads, %u writes, %u conflicts, "
              "%.3fs",
              kind, s->revision != NULL ? s->revision : "-", count_action(p, PLAN_ADD),
-             count_action(p, PLAN_REMOVE), st->policy_reads, st->policy_writes,
-             st->conflicts, secs);
+             count_action(p, PLAN_REMOVE), st->policy_reads, st->policy_writes, st->conflicts,
+             secs);
     keep_records(s, rec_records(r), s->target == NULL);
     serve_metrics_pass(s, kind, err, p, st, secs);
     if (s->target == NULL && rec_errors(r)->n == 0) {

@@ -34,28 +34,27 @@ void serve_metrics_init(struct serve *s)
     m->reg = metrics_new();
     m->reconciles = metrics_counter(m->reg, "roam_reconciles_total", "Reconcile passes by result",
                                     (const char *[]){"kind", "result", NULL});
-    m->duration = metrics_histogram(m->reg, "roam_reconcile_duration_seconds",
-                                    "Duration of reconcile passes",
-                                    (const char *[]){"kind", NULL}, secs, 13);
+    m->duration =
+        metrics_histogram(m->reg, "roam_reconcile_duration_seconds", "Duration of reconcile passes",
+                          (const char *[]){"kind", NULL}, secs, 13);
     m->api = metrics_counter(m->reg, "roam_api_requests_total",
                              "Google API requests by API, method and HTTP code (0: no answer)",
                              (const char *[]){"api", "method", "code", NULL});
-    m->corrections = metrics_counter(m->reg, "roam_drift_corrections_total",
-                                     "IAM bindings added or removed",
-                                     (const char *[]){"action", NULL});
+    m->corrections =
+        metrics_counter(m->reg, "roam_drift_corrections_total", "IAM bindings added or removed",
+                        (const char *[]){"action", NULL});
     m->queue = metrics_gauge(m->reg, "roam_queue_depth", "Work items queued", NULL);
-    m->revision = metrics_gauge(m->reg, "roam_source_revision_info",
-                                "The source revision in use", (const char *[]){"revision", NULL});
+    m->revision = metrics_gauge(m->reg, "roam_source_revision_info", "The source revision in use",
+                                (const char *[]){"revision", NULL});
     m->last_sync = metrics_gauge(m->reg, "roam_last_successful_sync_timestamp_seconds",
                                  "Unix time of the last complete full pass", NULL);
-    m->ledger = metrics_counter(m->reg, "roam_ledger_writes_total", "Ledger records written",
-                                NULL);
+    m->ledger = metrics_counter(m->reg, "roam_ledger_writes_total", "Ledger records written", NULL);
     m->push = metrics_counter(m->reg, "roam_push_messages_total",
                               "Pub/Sub push messages by kind and result",
                               (const char *[]){"kind", "result", NULL});
-    m->http = metrics_counter(m->reg, "roam_http_requests_total",
-                              "HTTP requests served by path and code",
-                              (const char *[]){"path", "code", NULL});
+    m->http =
+        metrics_counter(m->reg, "roam_http_requests_total", "HTTP requests served by path and code",
+                        (const char *[]){"path", "code", NULL});
     m->apps = metrics_gauge(m->reg, "roam_apps", "Apps by status after the last full pass",
                             (const char *[]){"status", NULL});
 }
@@ -302,8 +301,8 @@ static void post_webhook(struct httpd_req *req, void *data)
         httpd_respond_text(req, 403, "webhooks are not configured (ROAM_WEBHOOK_SECRET)\n");
         return;
     }
-    if (webhook_verify(secret, strlen(secret), httpd_req_header(req, "X-Hub-Signature-256"),
-                       body, len) < 0) {
+    if (webhook_verify(secret, strlen(secret), httpd_req_header(req, "X-Hub-Signature-256"), body,
+                       len) < 0) {
         log_warnx("webhook from %s: bad or missing signature", httpd_req_peer(req));
         httpd_respond_text(req, 401, "bad signature\n");
         return;
@@ -344,8 +343,7 @@ static void access_log(const struct httpd_access *a, void *data)
         strcmp(path, "/pubsub") != 0 && strcmp(path, "/webhook/github") != 0)
         path = "other";
     metrics_add(s->m.http, (const char *[]){path, code}, 1);
-    log_debug("%s %s %d %llums", a->method, a->path, a->status,
-              (unsigned long long)a->duration_ms);
+    log_debug("%s %s %d %llums", a->method, a->path, a->status, (unsigned long long)a->duration_ms);
 }
 
 void serve_http_routes(struct serve *s)
