@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // benchd.js - a small, fast stand-in for the Cloud Run IAM paths, for the
-// benchmark only (hack/bench.sh).  The Python emulator (test/emulator/)
-// is the reference for behaviour; it answers about 1,000 requests a second
-// on one core, while a 10,000-service pass at 32 in flight and 10 ms of
-// injected latency needs 3,200, so the benchmark would measure the
-// emulator instead of roam.  This server serves the same paths with the same
+// benchmark only (test/bench/bench.py, `make bench`).  The Python emulator
+// (test/emulator/) is the reference for behaviour; it answers about 600
+// requests a second at 32 connections, while a 10,000-service pass at 32 in
+// flight and 10 ms of injected latency needs 3,200, so the benchmark would
+// measure the emulator instead of roam.  This server serves the same paths with the same
 // JSON shapes and etag semantics, from one Node.js process with keep-alive:
 //
 //   GET  /v2/projects/P/locations/R/services/S:getIamPolicy   (also /v1, jobs)
